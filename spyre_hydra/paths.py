@@ -1,0 +1,66 @@
+"""Where the conf tree lives and which options each config group offers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+GROUPS = ("model", "device", "sendnn_version", "runtime", "backend", "sweep")
+#: Model options that are not catalog entries.
+PSEUDO_MODELS = ("auto",)
+
+
+def shipped_conf_dir() -> Path:
+    """The conf tree of this installation: inside the wheel, or at the top of a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"spyre_hydra's conf/ tree is missing next to {here}")
+
+
+def search_path(conf_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Roots searched in order: a user's conf dir first, then the shipped one."""
+    shipped = shipped_conf_dir()
+    if conf_dir is None:
+        return [shipped]
+    user = Path(conf_dir).resolve()
+    return [user] if user == shipped else [user, shipped]
+
+
+def group_options(group: str, roots: list[Path]) -> list[str]:
+    """Option names of a group across the search path (no family bases or sub-folders)."""
+    names: set[str] = set()
+    for root in roots:
+        folder = root / group
+        if folder.is_dir():
+            names.update(p.stem for p in folder.glob("*.yaml"))
+    return sorted(names)
+
+
+def model_files(roots: list[Path]) -> dict[str, Path]:
+    """Catalog model option -> file; the first root that has a name wins, like Hydra."""
+    found: dict[str, Path] = {}
+    for root in roots:
+        for path in sorted((root / "model").glob("*.yaml")):
+            if path.stem not in PSEUDO_MODELS:
+                found.setdefault(path.stem, path)
+    return found
+
+
+def find_config(rel: str, roots: list[Path]) -> Path | None:
+    """Resolve a config path such as `model/family/base` against the search path."""
+    for root in roots:
+        path = root / f"{rel}.yaml"
+        if path.is_file():
+            return path
+    return None
+
+
+def cache_dir() -> Path:
+    """User cache dir for spyre_hydra (SPYRE_HYDRA_CACHE overrides)."""
+    env = os.environ.get("SPYRE_HYDRA_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "spyre_hydra"

@@ -1,0 +1,278 @@
+"""The model registry with the plugin's API, built from the composed conf tree.
+
+    registry = get_model_registry()
+    name = registry.find_matching_model(vllm_config.model_config)   # HF id or None
+    configurator = registry.get_configurator_for_runtime(vllm_config)
+    summary = configurator.configure(vllm_config)
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .catalog import load_catalog
+from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
+from .errors import ConfigValidationError, UnknownModelError
+from .matcher import ModelMatcher, Pattern
+from .paths import search_path
+from .validate import check_dataclass, check_model
+from .versions import installed_sendnn_version, select_block_override
+
+log = logging.getLogger(__name__)
+
+
+def normalize_shapes(shapes) -> list[tuple[int, int, int]]:
+    """[prompt_len, new_tokens, batch_size] from 3-item sequences or mappings."""
+    out = []
+    for shape in shapes or []:
+        if isinstance(shape, Mapping):
+            out.append((int(shape["prompt_len"]), int(shape.get("new_tokens", 0)),
+                        int(shape["batch_size"])))
+        else:
+            prompt, new, batch = shape
+            out.append((int(prompt), int(new), int(batch)))
+    return out
+
+
+@dataclass
+class ModelEntry:
+    """One catalog model (the seed's ModelConfig)."""
+
+    name: str
+    option: str
+    family: str
+    architecture: dict
+    platforms: list
+    continuous_batching_configs: list
+    static_batching_configs: list
+    device_configs: dict
+    priority: int = 0
+    path: str | None = None
+    files: list = field(default_factory=list)
+
+    def tp_sizes(self) -> list[int]:
+        entries = self.continuous_batching_configs + self.static_batching_configs
+        return sorted({e["tp_size"] for e in entries})
+
+    def modes(self) -> list[str]:
+        return [m for m, e in (("cb", self.continuous_batching_configs),
+                               ("static", self.static_batching_configs)) if e]
+
+    def cb_entry(self, tp: int, max_model_len: int, max_num_seqs: int) -> dict | None:
+        for entry in self.continuous_batching_configs:
+            if (entry["tp_size"], entry["max_model_len"], entry["max_num_seqs"]) == (
+                    tp, max_model_len, max_num_seqs):
+                return entry
+        return None
+
+    def static_entry(self, tp: int, shapes) -> dict | None:
+        wanted = set(normalize_shapes(shapes))
+        if not wanted:
+            return None
+        for entry in self.static_batching_configs:
+            if entry["tp_size"] == tp and wanted <= set(normalize_shapes(entry["warmup_shapes"])):
+                return entry
+        return None
+
+    def describe_runtimes(self, tp: int | None = None) -> str:
+        parts = [f"cb tp{e['tp_size']} max_model_len={e['max_model_len']} "
+                 f"max_num_seqs={e['max_num_seqs']}" for e in self.continuous_batching_configs
+                 if tp is None or e["tp_size"] == tp]
+        parts += [f"static tp{e['tp_size']} shapes={e['warmup_shapes']}"
+                  for e in self.static_batching_configs if tp is None or e["tp_size"] == tp]
+        return "; ".join(parts) or "none"
+
+
+class ModelConfigRegistry:
+    """All catalog models of a conf tree, indexed for matching."""
+
+    def __init__(self, conf_dir=None, use_cache: bool = True):
+        self.roots = search_path(conf_dir)
+        entries = load_catalog(conf_dir, use_cache=use_cache)
+        self.devices = self._device_names()
+        problems = []
+        self._models: dict[str, ModelEntry] = {}
+        self._options: dict[str, ModelEntry] = {}
+        for order, (option, item) in enumerate(entries.items()):
+            model, files = item["model"], item["files"]
+            sources = (lambda _k, f=files: f"{f[-1]}" + (f" (bases: {', '.join(Path(x).name for x in f[:-1])})" if len(f) > 1 else ""))
+            found = check_dataclass(model, _model_schema(), option, sources)
+            found = found or check_model(model, option, sources, tuple(self.devices.values()))
+            if found:
+                problems += found
+                continue
+            if model["hf_id"] in self._models:
+                other = self._models[model["hf_id"]].option
+                problems.append(_dup(option, other, model["hf_id"], files[-1]))
+                continue
+            entry = ModelEntry(model["hf_id"], option, model["family"], model["architecture"],
+                               list(model.get("platforms") or []),
+                               list(model.get("continuous_batching_configs") or []),
+                               list(model.get("static_batching_configs") or []),
+                               dict(model.get("device_configs") or {}),
+                               int(model.get("priority") or 0), model.get("path"), files)
+            self._models[entry.name] = entry
+            self._options[option] = entry
+        if problems:
+            raise ConfigValidationError(problems, "invalid model catalog")
+        self.matcher = ModelMatcher(Pattern.from_architecture(e.name, e.architecture, e.priority, i)
+                                    for i, e in enumerate(self._models.values()))
+        self.diagnostics = self.matcher.diagnostics()
+        for note in self.diagnostics:
+            log.info("catalog: %s", note)
+
+    def _device_names(self) -> dict[int, str]:
+        names: dict[int, str] = {}
+        for root in reversed(self.roots):
+            for path in sorted((root / "device").glob("*.yaml")):
+                data = yaml.safe_load(path.read_text()) or {}
+                if isinstance(data.get("tp_size"), int):
+                    names[data["tp_size"]] = data.get("name", path.stem)
+        return names
+
+    # -- the seed's API -------------------------------------------------------------------
+    def list_models(self) -> list[str]:
+        """HF ids of every registered model, in catalog order."""
+        return list(self._models)
+
+    def list_options(self) -> list[str]:
+        """Short option names (model=<option>), in catalog order."""
+        return list(self._options)
+
+    def get_model_config(self, name: str) -> ModelEntry:
+        """The entry for an HF id or an option name."""
+        entry = self._models.get(name) or self._options.get(name)
+        if entry is None:
+            hint = difflib.get_close_matches(name, [*self._models, *self._options], n=1)
+            raise UnknownModelError(
+                f"model {name!r} is not in the catalog." + (f" Did you mean {hint[0]!r}?" if hint
+                                                            else "")
+                + f" Valid options: {', '.join(self._options)}. Fix: model=<option>, or add "
+                "conf/model/<option>.yaml (see README).")
+        return entry
+
+    def find_matching_model(self, model_config: Any) -> str | None:
+        """HF id of the best pattern matching ``model_config.hf_config``, or None."""
+        hf_config = getattr(model_config, "hf_config", None)
+        if hf_config is None:
+            log.info("no HF config to match")
+            return None
+        best = self.matcher.best(hf_config)
+        if best is None:
+            log.info("no catalog pattern matches model_type=%r",
+                     getattr(hf_config, "model_type", None))
+        return best.name if best else None
+
+    def get_configurator(self, name: str, sendnn_version: str | None = None,
+                         strict: bool | None = None) -> DefaultConfigurator:
+        """A configurator holding every layout's settings of one model."""
+        entry = self.get_model_config(name)
+        version = installed_sendnn_version() if sendnn_version is None else sendnn_version
+        by_tp = {}
+        for tp, dev in self.devices.items():
+            raw = entry.device_configs.get(dev)
+            if raw:
+                by_tp[tp] = self.settings(entry, raw, version)
+        return DefaultConfigurator(entry.name, by_tp, strict)
+
+    def get_configurator_for_runtime(self, vllm_config: Any, warmup_shapes=None,
+                                     sendnn_version: str | None = None,
+                                     strict: bool | None = None):
+        """A configurator when the model and its runtime are supported, else None.
+
+        Continuous batching brings the layout's device settings; a static match (any
+        non-empty warmup_shapes) brings none, as in the plugin.
+        """
+        strict = strict_from_env() if strict is None else strict
+        name = self.find_matching_model(vllm_config.model_config)
+        if name is None:
+            return _refuse(strict, UnknownModelError(
+                "no catalog model matches this checkpoint's config.json. Fix: add a model file "
+                "(README: adding a model) or run without strict mode."))
+        entry = self._models[name]
+        tp = vllm_config.parallel_config.world_size
+        if warmup_shapes:
+            if entry.static_entry(tp, warmup_shapes) is None:
+                return _refuse(strict, _unsupported(entry, tp, f"warmup_shapes="
+                                                    f"{[list(s) for s in normalize_shapes(warmup_shapes)]}"))
+            return DefaultConfigurator(name, {}, strict)
+        mml = vllm_config.model_config.max_model_len
+        mns = vllm_config.scheduler_config.max_num_seqs
+        if entry.cb_entry(tp, mml, mns) is None:
+            return _refuse(strict, _unsupported(entry, tp, f"max_model_len={mml} max_num_seqs={mns}"))
+        configurator = self.get_configurator(name, sendnn_version, strict)
+        configurator.device_configs = {tp: configurator.device_configs[tp]} if (
+            tp in configurator.device_configs) else {}
+        return configurator
+
+    # -- helpers --------------------------------------------------------------------------
+    @staticmethod
+    def settings(entry: ModelEntry, raw: Mapping, version: Any) -> DeviceSettings:
+        chunked = raw.get("chunked_prefill_config") or {}
+        blocks = select_block_override(raw.get("num_gpu_blocks_override"), version,
+                                       f"{entry.option}.num_gpu_blocks_override")
+        return DeviceSettings(dict(raw.get("env_vars") or {}), blocks,
+                              chunked.get("max_num_batched_tokens"))
+
+    def match_hf_config(self, hf_config: Any) -> list[ModelEntry]:
+        """Every entry whose pattern matches, best first (for model=auto and explain)."""
+        return [self._models[p.name] for p in self.matcher.all_matches(hf_config)]
+
+    def check_shadows(self, hf_configs: Mapping[str, Any]) -> list[str]:
+        """For HF configs keyed by HF id: models whose own config is taken by another."""
+        notes = []
+        for hf_id, config in hf_configs.items():
+            best = self.matcher.best(config)
+            if hf_id in self._models and best is not None and best.name != hf_id:
+                notes.append(f"shadow: {hf_id}'s own config.json is matched as {best.name}.")
+        return notes
+
+
+def _model_schema():
+    from .schema import ModelSpec
+    return ModelSpec
+
+
+def _dup(option, other, hf_id, path):
+    from .errors import Problem
+    return Problem(f"{option}.hf_id", f"{hf_id!r} is also the hf_id of {other}.", path,
+                   "give each model file its own hf_id")
+
+
+def _unsupported(entry: ModelEntry, tp: int, asked: str):
+    from .errors import UnsupportedRuntimeError
+    return UnsupportedRuntimeError(
+        f"{entry.option} ({entry.name}) does not support tp{tp} with {asked}. Supported at "
+        f"tp{tp}: {entry.describe_runtimes(tp)}. All: {entry.describe_runtimes()}.")
+
+
+def _refuse(strict: bool, error: Exception):
+    if strict:
+        raise error
+    log.warning("%s", error)
+    return None
+
+
+_registries: dict[tuple, ModelConfigRegistry] = {}
+
+
+def get_model_registry(conf_dir=None) -> ModelConfigRegistry:
+    """The registry of a conf tree (the shipped one by default), loaded once per tree."""
+    key = (str(Path(conf_dir).resolve()) if conf_dir else None,)
+    registry = _registries.get(key)
+    if registry is None:
+        registry = _registries[key] = ModelConfigRegistry(conf_dir)
+    return registry
+
+
+def reset_registries() -> None:
+    """Forget loaded registries (tests, and sweeps that edit conf files between jobs)."""
+    _registries.clear()
