@@ -1,0 +1,58 @@
+"""`spyre-hydra`: tool subcommands. None of them imports torch or vllm unless it must.
+
+Each subcommand lives in its own module and is registered here by name; the module exposes
+`add_arguments(parser)` and `run(args) -> int`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import SpyreHydraError
+
+#: subcommand -> (module, one-line help)
+COMMANDS = {
+    "list": ("spyre_hydra.tools.listing", "print the model table (text, markdown or json)"),
+    "check": ("spyre_hydra.tools.check", "report catalog ties and shadows (optionally against HF configs)"),
+    "schema": ("spyre_hydra.tools.schema_doc", "print the typed schema with a line per field"),
+    "import-legacy": ("spyre_hydra.legacy.importer", "convert a plugin model_configs.yaml into a conf tree"),
+    "export-legacy": ("spyre_hydra.legacy.exporter", "write the catalog in the plugin's model_configs.yaml schema"),
+    "export-serve": ("spyre_hydra.tools.export_serve", "write a `vllm serve --config` YAML and env.sh for a composition"),
+    "explain": ("spyre_hydra.tools.explain", "print every plan value with where it came from"),
+    "sweep-report": ("spyre_hydra.sweep.report", "rebuild a sweep's summary table and plot from its job dirs"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spyre-hydra", description=__doc__.splitlines()[0])
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        sub = subs.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(_module=module)
+        try:
+            importlib.import_module(module).add_arguments(sub)
+        except ModuleNotFoundError:
+            sub.set_defaults(_missing=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    if getattr(args, "_missing", False):
+        print(f"spyre-hydra: {args.command} is not available in this build", file=sys.stderr)
+        return 2
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except SpyreHydraError as error:
+        print(f"spyre-hydra {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

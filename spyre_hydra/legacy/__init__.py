@@ -1,0 +1,1 @@
+"""Conversion from and to the plugin's model_configs.yaml."""

@@ -1,0 +1,183 @@
+"""From a composed tree to a launch plan: validated, checked against the catalog, no torch.
+
+The plan is what `mode=plan` prints and what the engine side turns into vLLM's EngineArgs:
+    {model, option, tp_size, sendnn_version, runtime, engine_args, env, warmup_shapes,
+     supported, summary, warnings}
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+from omegaconf import DictConfig
+
+from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
+from .errors import (ConfigValidationError, PlatformError, Problem, UnsupportedRuntimeError)
+from .schema import MODES, RUNTIMES
+from .validate import check_shapes, to_plain, validate_tree
+
+#: Plan keys that map straight onto vLLM EngineArgs fields.
+ENGINE_KEYS = ("model", "tensor_parallel_size", "max_model_len", "max_num_seqs",
+               "num_gpu_blocks_override", "max_num_batched_tokens")
+
+
+def make_sources(option_files: Mapping[str, str], overrides: list[str]):
+    """key -> where its value came from: a command-line override, else its group's file."""
+    parsed = [(o.split("=", 1)[0].lstrip("+~"), o) for o in overrides if "=" in o]
+
+    def source(key: str) -> str:
+        for name, text in parsed:
+            if key == name or key.startswith(name + ".") or key.startswith(name + "["):
+                return f"command line {text!r}"
+        return option_files.get(key.split(".")[0].split("[")[0], "conf/config.yaml")
+    return source
+
+
+def _runtime_problems(tree: Mapping, source) -> list[Problem]:
+    problems = []
+    if tree["mode"] not in MODES:
+        problems.append(Problem("mode", f"{tree['mode']!r} is not a mode. Valid: "
+                                f"{', '.join(MODES)}.", source("mode"), "mode=plan"))
+    rt = tree["runtime"]
+    if rt["name"] not in RUNTIMES:
+        problems.append(Problem("runtime.name", f"{rt['name']!r} is not a runtime. Valid: "
+                                f"{', '.join(RUNTIMES)}.", source("runtime"), "runtime=cb"))
+    elif rt["name"] == "cb":
+        for key in ("max_model_len", "max_num_seqs"):
+            val = rt.get(key)
+            if val is None:
+                problems.append(Problem(f"runtime.{key}", f"has no default: {tree['model']['hf_id']}"
+                                        f" has no continuous-batching entry at tp"
+                                        f"{tree['device']['tp_size']}.", source(f"runtime.{key}"),
+                                        f"pick another device, or set runtime.{key}=<int>"))
+            elif val <= 0:
+                problems.append(Problem(f"runtime.{key}", f"{val} must be a positive integer.",
+                                        source(f"runtime.{key}")))
+    else:
+        if rt.get("warmup_shapes") is None:
+            problems.append(Problem("runtime.warmup_shapes", f"has no default: "
+                                    f"{tree['model']['hf_id']} has no static entry at tp"
+                                    f"{tree['device']['tp_size']}.", source("runtime"),
+                                    "runtime.warmup_shapes=[[prompt_len,new_tokens,batch]]"))
+        else:
+            problems += check_shapes(rt["warmup_shapes"], "runtime.warmup_shapes",
+                                     source)
+    if tree["device"]["tp_size"] <= 0:
+        problems.append(Problem("device.tp_size", f"{tree['device']['tp_size']} must be "
+                                "positive.", source("device")))
+    if not 0 < tree["serve"]["port"] < 65536:
+        problems.append(Problem("serve.port", f"{tree['serve']['port']} is not a TCP port "
+                                "(1-65535).", source("serve.port"), "serve.port=8000"))
+    return problems
+
+
+def check_platform(tree: Mapping, machine: str | None = None) -> str | None:
+    """Refuse a model whose `platforms` exclude this machine, unless explicitly allowed."""
+    machine = machine or platform.machine()
+    allowed = tree["model"].get("platforms") or []
+    if not allowed or machine in allowed:
+        return None
+    text = (f"model {tree['model']['hf_id']!r} is validated on {', '.join(allowed)}, not on "
+            f"this machine's {machine!r} (model.platforms).")
+    if not tree.get("allow_unsupported_platform"):
+        raise PlatformError(text + " Fix: allow_unsupported_platform=true to run it anyway.")
+    return text + " Running anyway (allow_unsupported_platform=true)."
+
+
+def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(),
+               option_files: Mapping[str, str] | None = None,
+               environ: Mapping[str, str] | None = None, devices=()) -> dict[str, Any]:
+    """Validate a composed tree and derive the launch plan (raises SpyreHydraError)."""
+    environ = os.environ if environ is None else environ
+    source = make_sources(option_files or {}, list(overrides))
+    problems: list[Problem] = []
+    if isinstance(cfg, DictConfig):  # resolve key by key, skipping Hydra's own node
+        tree = {k: to_plain(cfg._get_node(k) if isinstance(cfg._get_node(k), DictConfig)
+                            else cfg[k], k, problems, source) for k in cfg if k != "hydra"}
+    else:
+        tree = {k: v for k, v in cfg.items() if k != "hydra"}
+    if problems:
+        raise ConfigValidationError(problems)
+    validate_tree(tree, source, devices)
+    problems = _runtime_problems(tree, source)
+    if problems:
+        raise ConfigValidationError(problems)
+    strict = bool(tree["strict"]) or strict_from_env(environ)
+    warnings = [w for w in [check_platform(tree)] if w]
+    from .registry import ModelEntry  # cheap; keeps plan.py's import graph small
+
+    model, rt, tp = tree["model"], tree["runtime"], tree["device"]["tp_size"]
+    entry = ModelEntry(model["hf_id"], option or model["hf_id"], model["family"],
+                       model["architecture"], model["platforms"],
+                       model["continuous_batching_configs"], model["static_batching_configs"],
+                       model["device_configs"], model.get("priority", 0), model.get("path"))
+    user = dict(tree["engine_args"])
+    if rt["name"] == "cb":
+        shapes: list = []
+        mml, mns = rt["max_model_len"], rt["max_num_seqs"]
+        supported = entry.cb_entry(tp, mml, mns) is not None
+        asked = f"max_model_len={mml} max_num_seqs={mns}"
+    else:
+        shapes = [list(s) for s in rt["warmup_shapes"]]
+        mml = max(p + n for p, n, _ in shapes)
+        mns = max(b for _, _, b in shapes)
+        supported = entry.static_entry(tp, shapes) is not None
+        asked = f"warmup_shapes={shapes}"
+    if not supported:
+        error = UnsupportedRuntimeError(
+            f"{entry.option} ({entry.name}) does not support tp{tp} with {asked}. Supported at "
+            f"tp{tp}: {entry.describe_runtimes(tp)}. All: {entry.describe_runtimes()}. Fix: "
+            "choose one of those (runtime.max_model_len=... runtime.max_num_seqs=... / "
+            "runtime.warmup_shapes=... / device=...).")
+        if strict:
+            raise error
+        warnings.append(f"{error} Running without the model's device settings.")
+    sel = tree["selected"] if supported and rt["name"] == "cb" else {}
+    settings = DeviceSettings(dict(sel.get("env") or {}), sel.get("num_gpu_blocks_override"),
+                              sel.get("max_num_batched_tokens"))
+    engine_args = {"model": model.get("path") or model["hf_id"], "tensor_parallel_size": tp,
+                   "max_model_len": user.get("max_model_len", mml),
+                   "max_num_seqs": user.get("max_num_seqs", mns),
+                   "num_gpu_blocks_override": user.get("num_gpu_blocks_override",
+                                                       settings.num_gpu_blocks_override),
+                   "max_num_batched_tokens": user.get("max_num_batched_tokens",
+                                                      settings.max_num_batched_tokens)}
+    engine_args.update({k: v for k, v in user.items() if k not in engine_args})
+    fake = SimpleNamespace(  # what the VllmConfig will hold, for the configurator's preview
+        parallel_config=SimpleNamespace(world_size=tp),
+        cache_config=SimpleNamespace(num_gpu_blocks_override=user.get("num_gpu_blocks_override")),
+        scheduler_config=SimpleNamespace(max_num_batched_tokens=user.get("max_num_batched_tokens")))
+    configurator = DefaultConfigurator(entry.name, {tp: settings}, strict)
+    summary = configurator.preview(fake, environ)
+    configurator.check(summary)
+    env = {k: str(v) for k, v in (tree["backend"].get("env") or {}).items()}
+    env.update({k: str(v.applied) for k, v in summary.env_vars.items()})
+    return {
+        "model": entry.name, "option": entry.option, "tp_size": tp,
+        "sendnn_version": str(tree["sendnn_version"]["version"]),
+        "runtime": rt["name"], "mode": tree["mode"], "backend": tree["backend"]["name"],
+        "engine_args": engine_args, "env": env, "warmup_shapes": shapes,
+        "supported": supported, "summary": summary.format_log_message(),
+        "conflicts": summary.conflicts(), "warnings": warnings,
+    }
+
+
+def compose_launch(overrides=(), conf_dir=None):
+    """Compose the launch tree with Hydra's compose API (tests, tools, sweeps' pre-flight)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from .paths import search_path
+    from .resolvers import register_resolvers
+
+    register_resolvers()
+    roots = search_path(conf_dir)
+    extra = [f"hydra.searchpath=[{','.join('file://' + str(r) for r in roots[:-1])}]"] if len(
+        roots) > 1 else []
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(roots[-1]), version_base=None):
+        return compose("config", overrides=[*overrides, *extra], return_hydra_config=True)
