@@ -75,6 +75,24 @@ def _runtime_problems(tree: Mapping, source) -> list[Problem]:
     return problems
 
 
+def _with_supported(problem: Problem, tree: Mapping) -> Problem:
+    """Runtime problems also list what the model supports, so the fix is one copy away."""
+    if not problem.key.startswith("runtime") and problem.key != "device.tp_size":
+        return problem
+    try:
+        from .registry import ModelEntry
+
+        m = tree["model"]
+        entry = ModelEntry(m["hf_id"], m["hf_id"], m["family"], m["architecture"], [],
+                           list(m["continuous_batching_configs"]),
+                           list(m["static_batching_configs"]), {})
+        supported = entry.describe_runtimes()
+    except (KeyError, TypeError):  # the model itself is broken: its problems say so
+        return problem
+    return Problem(problem.key, f"{problem.message} {m['hf_id']} supports: {supported}.",
+                   problem.source, problem.fix)
+
+
 def check_platform(tree: Mapping, machine: str | None = None) -> str | None:
     """Refuse a model whose `platforms` exclude this machine, unless explicitly allowed."""
     machine = machine or platform.machine()
@@ -102,10 +120,13 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         tree = {k: v for k, v in cfg.items() if k != "hydra"}
     if problems:
         raise ConfigValidationError(problems)
-    validate_tree(tree, source, devices)
-    problems = _runtime_problems(tree, source)
+    try:
+        validate_tree(tree, source, devices)
+        problems = _runtime_problems(tree, source)
+    except ConfigValidationError as error:
+        problems = error.problems
     if problems:
-        raise ConfigValidationError(problems)
+        raise ConfigValidationError([_with_supported(p, tree) for p in problems])
     strict = bool(tree["strict"]) or strict_from_env(environ)
     warnings = [w for w in [check_platform(tree)] if w]
     from .registry import ModelEntry  # cheap; keeps plan.py's import graph small

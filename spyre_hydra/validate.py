@@ -97,8 +97,12 @@ def check_type(value: Any, tp: Any, path: str, sources: Sources) -> list[Problem
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if not ok:
         return [Problem(path, f"{value!r} is not a valid {_type_name(tp)}.", sources(path),
-                        f"give a {_type_name(tp)}, e.g. {path}={_example(tp)}")]
+                        f"give {_article(tp)} {_type_name(tp)}, e.g. {path}={_example(tp)}")]
     return []
+
+
+def _article(tp: Any) -> str:
+    return "an" if _type_name(tp)[:1] in "aeiou" else "a"
 
 
 def _example(tp: Any) -> str:

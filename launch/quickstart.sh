@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up the engine venv and run the main job on the embedded default: the tiny Granite
+# checkpoint (built locally on first use) through the Spyre plugin on CPU.
+# Usage: bash launch/quickstart.sh [spyre-launch overrides...]
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${SPYRE_HYDRA_VENV:-$REPO/.venv-engine}"
+bash "$REPO/launch/setup_engine.sh" "$VENV" --with-project >&2
+exec "$VENV/bin/spyre-launch" "$@"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Run the whole test suite in the engine venv, setting it up first when needed (idempotent).
+# Usage: bash launch/test.sh [pytest args...]
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${SPYRE_HYDRA_VENV:-$REPO/.venv-engine}"
+bash "$REPO/launch/setup_engine.sh" "$VENV" --with-project >&2
+cd "$REPO"
+# Tests must never reach a model hub; the tiny checkpoints are built locally.
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+exec "$VENV/bin/python" -m pytest -q "$@"
