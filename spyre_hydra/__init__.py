@@ -14,7 +14,7 @@ _EXPORTS = {
     "get_model_registry": "registry",
     "reset_registries": "registry",
     "ModelConfigRegistry": "registry",
-    "ModelEntry": "registry",
+    "ModelEntry": "entry",
     "ModelMatcher": "matcher",
     "Pattern": "matcher",
     "DefaultConfigurator": "configurator",

@@ -16,9 +16,12 @@ from typing import Any
 from omegaconf import DictConfig
 
 from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
-from .errors import (ConfigValidationError, PlatformError, Problem, UnsupportedRuntimeError)
+from .entry import ModelEntry
+from .errors import (ConfigValidationError, PlatformError, Problem, UnsupportedRuntimeError,
+                     VersionError)
 from .schema import MODES, RUNTIMES
 from .validate import check_shapes, to_plain, validate_tree
+from .versions import parse_version
 
 #: Plan keys that map straight onto vLLM EngineArgs fields.
 ENGINE_KEYS = ("model", "tensor_parallel_size", "max_model_len", "max_num_seqs",
@@ -28,6 +31,7 @@ ENGINE_KEYS = ("model", "tensor_parallel_size", "max_model_len", "max_num_seqs",
 def make_sources(option_files: Mapping[str, str], overrides: list[str]):
     """key -> where its value came from: a command-line override, else its group's file."""
     parsed = [(o.split("=", 1)[0].lstrip("+~"), o) for o in overrides if "=" in o]
+    parsed.sort(key=lambda item: -len(item[0]))  # runtime.warmup_shapes=... before runtime=...
 
     def source(key: str) -> str:
         for name, text in parsed:
@@ -56,7 +60,8 @@ def _runtime_problems(tree: Mapping, source) -> list[Problem]:
                                         f"pick another device, or set runtime.{key}=<int>"))
             elif val <= 0:
                 problems.append(Problem(f"runtime.{key}", f"{val} must be a positive integer.",
-                                        source(f"runtime.{key}")))
+                                        source(f"runtime.{key}"), f"drop the override to take "
+                                        f"the model's default, or set runtime.{key}=<int > 0>"))
     else:
         if rt.get("warmup_shapes") is None:
             problems.append(Problem("runtime.warmup_shapes", f"has no default: "
@@ -68,7 +73,15 @@ def _runtime_problems(tree: Mapping, source) -> list[Problem]:
                                      source)
     if tree["device"]["tp_size"] <= 0:
         problems.append(Problem("device.tp_size", f"{tree['device']['tp_size']} must be "
-                                "positive.", source("device")))
+                                "positive.", source("device.tp_size"),
+                                "pick a device option (device=tp1, tp2 or tp4)"))
+    if tree["max_tokens"] <= 0:
+        problems.append(Problem("max_tokens", f"{tree['max_tokens']} must be a positive integer.",
+                                source("max_tokens"), "max_tokens=16"))
+    try:  # checked even when no version-dependent value reads it, so a typo never waits
+        parse_version(tree["sendnn_version"]["version"])
+    except VersionError as exc:
+        problems.append(Problem("sendnn_version.version", str(exc), source("sendnn_version")))
     if not 0 < tree["serve"]["port"] < 65536:
         problems.append(Problem("serve.port", f"{tree['serve']['port']} is not a TCP port "
                                 "(1-65535).", source("serve.port"), "serve.port=8000"))
@@ -80,13 +93,8 @@ def _with_supported(problem: Problem, tree: Mapping) -> Problem:
     if not problem.key.startswith("runtime") and problem.key != "device.tp_size":
         return problem
     try:
-        from .registry import ModelEntry
-
         m = tree["model"]
-        entry = ModelEntry(m["hf_id"], m["hf_id"], m["family"], m["architecture"], [],
-                           list(m["continuous_batching_configs"]),
-                           list(m["static_batching_configs"]), {})
-        supported = entry.describe_runtimes()
+        supported = ModelEntry.from_tree(m).describe_runtimes()
     except (KeyError, TypeError):  # the model itself is broken: its problems say so
         return problem
     return Problem(problem.key, f"{problem.message} {m['hf_id']} supports: {supported}.",
@@ -129,13 +137,8 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         raise ConfigValidationError([_with_supported(p, tree) for p in problems])
     strict = bool(tree["strict"]) or strict_from_env(environ)
     warnings = [w for w in [check_platform(tree)] if w]
-    from .registry import ModelEntry  # cheap; keeps plan.py's import graph small
-
     model, rt, tp = tree["model"], tree["runtime"], tree["device"]["tp_size"]
-    entry = ModelEntry(model["hf_id"], option or model["hf_id"], model["family"],
-                       model["architecture"], model["platforms"],
-                       model["continuous_batching_configs"], model["static_batching_configs"],
-                       model["device_configs"], model.get("priority", 0), model.get("path"))
+    entry = ModelEntry.from_tree(model, option)
     user = dict(tree["engine_args"])
     if rt["name"] == "cb":
         shapes: list = []
@@ -197,8 +200,14 @@ def compose_launch(overrides=(), conf_dir=None):
 
     register_resolvers()
     roots = search_path(conf_dir)
-    extra = [f"hydra.searchpath=[{','.join('file://' + str(r) for r in roots[:-1])}]"] if len(
-        roots) > 1 else []
+    # A user dir holding config.yaml is the primary one, so its files win over shipped ones
+    # of the same name as in the catalog loader (Hydra ranks hydra.searchpath entries after
+    # the primary dir, and needs config.yaml in the primary dir).
+    if (roots[0] / "config.yaml").is_file():
+        primary, rest = roots[0], roots[1:]
+    else:
+        primary, rest = roots[-1], roots[:-1]
+    extra = [f"hydra.searchpath=[{','.join('file://' + str(r) for r in rest)}]"] if rest else []
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(roots[-1]), version_base=None):
+    with initialize_config_dir(config_dir=str(primary), version_base=None):
         return compose("config", overrides=[*overrides, *extra], return_hydra_config=True)

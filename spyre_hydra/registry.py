@@ -12,13 +12,13 @@ import difflib
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .catalog import load_catalog
+from .entry import ModelEntry, normalize_shapes  # noqa: F401 - re-exported
 from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
 from .errors import ConfigValidationError, UnknownModelError
 from .matcher import ModelMatcher, Pattern
@@ -27,68 +27,6 @@ from .validate import check_dataclass, check_model
 from .versions import installed_sendnn_version, select_block_override
 
 log = logging.getLogger(__name__)
-
-
-def normalize_shapes(shapes) -> list[tuple[int, int, int]]:
-    """[prompt_len, new_tokens, batch_size] from 3-item sequences or mappings."""
-    out = []
-    for shape in shapes or []:
-        if isinstance(shape, Mapping):
-            out.append((int(shape["prompt_len"]), int(shape.get("new_tokens", 0)),
-                        int(shape["batch_size"])))
-        else:
-            prompt, new, batch = shape
-            out.append((int(prompt), int(new), int(batch)))
-    return out
-
-
-@dataclass
-class ModelEntry:
-    """One catalog model (the seed's ModelConfig)."""
-
-    name: str
-    option: str
-    family: str
-    architecture: dict
-    platforms: list
-    continuous_batching_configs: list
-    static_batching_configs: list
-    device_configs: dict
-    priority: int = 0
-    path: str | None = None
-    files: list = field(default_factory=list)
-
-    def tp_sizes(self) -> list[int]:
-        entries = self.continuous_batching_configs + self.static_batching_configs
-        return sorted({e["tp_size"] for e in entries})
-
-    def modes(self) -> list[str]:
-        return [m for m, e in (("cb", self.continuous_batching_configs),
-                               ("static", self.static_batching_configs)) if e]
-
-    def cb_entry(self, tp: int, max_model_len: int, max_num_seqs: int) -> dict | None:
-        for entry in self.continuous_batching_configs:
-            if (entry["tp_size"], entry["max_model_len"], entry["max_num_seqs"]) == (
-                    tp, max_model_len, max_num_seqs):
-                return entry
-        return None
-
-    def static_entry(self, tp: int, shapes) -> dict | None:
-        wanted = set(normalize_shapes(shapes))
-        if not wanted:
-            return None
-        for entry in self.static_batching_configs:
-            if entry["tp_size"] == tp and wanted <= set(normalize_shapes(entry["warmup_shapes"])):
-                return entry
-        return None
-
-    def describe_runtimes(self, tp: int | None = None) -> str:
-        parts = [f"cb tp{e['tp_size']} max_model_len={e['max_model_len']} "
-                 f"max_num_seqs={e['max_num_seqs']}" for e in self.continuous_batching_configs
-                 if tp is None or e["tp_size"] == tp]
-        parts += [f"static tp{e['tp_size']} shapes={e['warmup_shapes']}"
-                  for e in self.static_batching_configs if tp is None or e["tp_size"] == tp]
-        return "; ".join(parts) or "none"
 
 
 class ModelConfigRegistry:
@@ -113,12 +51,7 @@ class ModelConfigRegistry:
                 other = self._models[model["hf_id"]].option
                 problems.append(_dup(option, other, model["hf_id"], files[-1]))
                 continue
-            entry = ModelEntry(model["hf_id"], option, model["family"], model["architecture"],
-                               list(model.get("platforms") or []),
-                               list(model.get("continuous_batching_configs") or []),
-                               list(model.get("static_batching_configs") or []),
-                               dict(model.get("device_configs") or {}),
-                               int(model.get("priority") or 0), model.get("path"), files)
+            entry = ModelEntry.from_tree(model, option, files)
             self._models[entry.name] = entry
             self._options[option] = entry
         if problems:
