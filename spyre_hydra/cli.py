@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from .errors import SpyreHydraError
+from .output import quiet_stdout
 
 #: subcommand -> (module, one-line help)
 COMMANDS = {
@@ -49,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(importlib.import_module(args._module).run(args) or 0)
+    except BrokenPipeError:  # `spyre-hydra list | head`: the reader left, nothing to report
+        quiet_stdout()
+        return 0
     except SpyreHydraError as error:
         print(f"spyre-hydra {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -10,6 +10,20 @@ GROUPS = ("model", "device", "sendnn_version", "runtime", "backend", "sweep")
 PSEUDO_MODELS = ("auto",)
 
 
+_user_conf_dir: Path | None = None
+
+
+def set_user_conf_dir(path: str | os.PathLike | None) -> None:
+    """Rank ``path`` ahead of the shipped tree in Hydra's search path (see hydra_plugins/)."""
+    global _user_conf_dir
+    _user_conf_dir = Path(path).resolve() if path is not None else None
+
+
+def user_conf_dir() -> Path | None:
+    """The conf dir set by --config-dir / conf_dir=, if any."""
+    return _user_conf_dir
+
+
 def shipped_conf_dir() -> Path:
     """The conf tree of this installation: inside the wheel, or at the top of a checkout."""
     here = Path(__file__).resolve().parent
@@ -39,13 +53,18 @@ def group_options(group: str, roots: list[Path]) -> list[str]:
 
 
 def model_files(roots: list[Path]) -> dict[str, Path]:
-    """Catalog model option -> file; the first root that has a name wins, like Hydra."""
-    found: dict[str, Path] = {}
+    """Catalog model option -> file, from the first root that has model files.
+
+    A user conf dir with models is a catalog of its own (e.g. one written by import-legacy):
+    the shipped models are not listed with it, though its files may still inherit the
+    shipped family bases. A conf dir without models keeps the shipped catalog.
+    """
     for root in roots:
-        for path in sorted((root / "model").glob("*.yaml")):
-            if path.stem not in PSEUDO_MODELS:
-                found.setdefault(path.stem, path)
-    return found
+        found = {p.stem: p for p in sorted((root / "model").glob("*.yaml"))
+                 if p.stem not in PSEUDO_MODELS}
+        if found:
+            return found
+    return {}
 
 
 def find_config(rel: str, roots: list[Path]) -> Path | None:

@@ -139,7 +139,8 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
     warnings = [w for w in [check_platform(tree)] if w]
     model, rt, tp = tree["model"], tree["runtime"], tree["device"]["tp_size"]
     entry = ModelEntry.from_tree(model, option)
-    user = dict(tree["engine_args"])
+    # The backend's engine args (cpu: enforce_eager) first, so the user's engine_args win.
+    user = {**(tree["backend"].get("engine_args") or {}), **tree["engine_args"]}
     if rt["name"] == "cb":
         shapes: list = []
         mml, mns = rt["max_model_len"], rt["max_num_seqs"]
@@ -147,7 +148,12 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         asked = f"max_model_len={mml} max_num_seqs={mns}"
     else:
         shapes = [list(s) for s in rt["warmup_shapes"]]
-        mml = max(p + n for p, n, _ in shapes)
+        # sendnn-inference 2.6.3 runs every decoder with continuous batching, so shapes
+        # become the CB layout covering them, with max_model_len rounded up to the plugin's
+        # 64-token KV block: it sizes the cache in whole blocks (max_model_len // 64 per
+        # sequence), and vLLM's default max_num_batched_tokens (max_model_len x
+        # max_num_seqs here) must be a multiple of 64 or the plugin refuses the config.
+        mml = -(-max(p + n for p, n, _ in shapes) // 64) * 64
         mns = max(b for _, _, b in shapes)
         supported = entry.static_entry(tp, shapes) is not None
         asked = f"warmup_shapes={shapes}"
@@ -180,6 +186,11 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
     configurator.check(summary)
     env = {k: str(v) for k, v in (tree["backend"].get("env") or {}).items()}
     env.update({k: str(v.applied) for k, v in summary.env_vars.items()})
+    if shapes and all(n == 0 for _, n, _ in shapes):  # no new tokens: a pooling model,
+        # which the plugin compiles for these shapes (it ignores them for decoders).
+        for key, col in (("PROMPT_LENS", 0), ("BATCH_SIZES", 2)):
+            name = f"SENDNN_INFERENCE_WARMUP_{key}"
+            env[name] = environ.get(name, ",".join(str(s[col]) for s in shapes))
     return {
         "model": entry.name, "option": entry.option, "tp_size": tp,
         "sendnn_version": str(tree["sendnn_version"]["version"]),
@@ -195,19 +206,12 @@ def compose_launch(overrides=(), conf_dir=None):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from .paths import search_path
+    from .paths import shipped_conf_dir
     from .resolvers import register_resolvers
+    from .searchpath import use_conf_dir
 
     register_resolvers()
-    roots = search_path(conf_dir)
-    # A user dir holding config.yaml is the primary one, so its files win over shipped ones
-    # of the same name as in the catalog loader (Hydra ranks hydra.searchpath entries after
-    # the primary dir, and needs config.yaml in the primary dir).
-    if (roots[0] / "config.yaml").is_file():
-        primary, rest = roots[0], roots[1:]
-    else:
-        primary, rest = roots[-1], roots[:-1]
-    extra = [f"hydra.searchpath=[{','.join('file://' + str(r) for r in rest)}]"] if rest else []
+    use_conf_dir(conf_dir)
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(primary), version_base=None):
-        return compose("config", overrides=[*overrides, *extra], return_hydra_config=True)
+    with initialize_config_dir(config_dir=str(shipped_conf_dir()), version_base=None):
+        return compose("config", overrides=list(overrides), return_hydra_config=True)

@@ -1,0 +1,129 @@
+"""`spyre-hydra export-legacy --out FILE`: the composed catalog in the plugin's 2.6.3 schema.
+
+The plugin (sendnn-inference 2.6.3) nests a device_config in each continuous-batching entry
+and takes only integer block counts, so version-dependent blocks are resolved for one
+torch_sendnn version (given, or the installed one). Models are written best-first by
+priority, because the plugin breaks pattern ties by file order.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from ..errors import LegacyFormatError, VersionError
+from ..versions import installed_sendnn_version, parse_version, select_block_override
+
+
+def add_arguments(parser) -> None:
+    """Command-line arguments of `spyre-hydra export-legacy`."""
+    parser.add_argument("--out", required=True, metavar="FILE", help="model_configs.yaml to write")
+    parser.add_argument("--config-dir", metavar="DIR", help="conf tree (default: the shipped one)")
+    parser.add_argument("--sendnn-version", metavar="V",
+                        help="torch_sendnn version for version-dependent block counts "
+                             "(default: the installed one; 'none' takes each default)")
+
+
+def run(args) -> int:
+    """Entry point of the subcommand."""
+    path = export_legacy(args.out, args.config_dir, args.sendnn_version)
+    print(f"wrote {path}")
+    return 0
+
+
+def _device_config(entry, dev: str, version) -> dict | None:
+    raw = entry.device_configs.get(dev) or {}
+    out = {}
+    if raw.get("env_vars"):
+        out["env_vars"] = dict(raw["env_vars"])
+    blocks = select_block_override(raw.get("num_gpu_blocks_override"), version,
+                                   f"{entry.option}.device_configs.{dev}.num_gpu_blocks_override")
+    if blocks is not None:
+        out["num_gpu_blocks_override"] = blocks
+    chunk = (raw.get("chunked_prefill_config") or {}).get("max_num_batched_tokens")
+    if chunk is not None:  # ignored by the 2.6.3 plugin, kept so a re-import loses nothing
+        out["chunked_prefill_config"] = {"max_num_batched_tokens": chunk}
+    return out or None
+
+
+def catalog_document(registry, version) -> tuple[dict, list[str]]:
+    """The plugin's `models:` mapping for every model of a registry, and the device settings
+    it cannot hold (the plugin only has them inside a continuous-batching entry)."""
+    entries = [registry.get_model_config(o) for o in registry.list_options()]
+    order = sorted(range(len(entries)), key=lambda i: (-entries[i].priority, i))
+    models, dropped = {}, []
+    for i in order:
+        e = entries[i]
+        item = {"architecture": dict(e.architecture), "platforms": list(e.platforms)}
+        cb = []
+        for c in e.continuous_batching_configs:
+            row = {k: c[k] for k in ("tp_size", "max_model_len", "max_num_seqs")}
+            dev = registry.devices.get(c["tp_size"], f"tp{c['tp_size']}")
+            settings = _device_config(e, dev, version)
+            if settings:
+                row["device_config"] = settings
+            cb.append(row)
+        if cb:
+            item["continuous_batching_configs"] = cb
+        if e.static_batching_configs:
+            item["static_batching_configs"] = [
+                {"tp_size": s["tp_size"], "warmup_shapes": [
+                    {"prompt_len": p, "new_tokens": n, "batch_size": b}
+                    for p, n, b in s["warmup_shapes"]]} for s in e.static_batching_configs]
+        models[e.name] = item
+        cb_devices = {registry.devices.get(c["tp_size"]) for c in e.continuous_batching_configs}
+        dropped += [f"{e.option}.{d}" for d in e.device_configs if d not in cb_devices]
+    return {"models": models}, dropped
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data):  # shared dicts would come out as &id001 anchors
+        return True
+
+    def represent_list(self, data):
+        flow = all(not isinstance(x, (dict, list)) for x in data)  # platforms: [x86_64, ...]
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _Dumper.represent_list)
+
+
+def export_legacy(out_path, conf_dir=None, sendnn_version=None) -> Path:
+    """Write the catalog of ``conf_dir`` as a plugin model_configs.yaml (atomically)."""
+    from ..registry import get_model_registry
+
+    out = Path(out_path)
+    version = installed_sendnn_version() if sendnn_version is None else sendnn_version
+    try:
+        parse_version(version)  # a bad version fails before anything is read or written
+    except VersionError:
+        raise VersionError(f"--sendnn-version {version!r} is not a PEP 440 version. Valid: a "
+                           "version such as 1.0.2 or 1.0.3, or 'none' (each block mapping's "
+                           "default). Fix: --sendnn-version 1.0.3") from None
+    registry = get_model_registry(conf_dir)
+    document, dropped = catalog_document(registry, version)
+    header = ("# Model catalog in the vLLM Spyre plugin's schema (sendnn-inference 2.6.3),\n"
+              f"# written by spyre-hydra export-legacy from {conf_dir or 'the shipped conf'}.\n"
+              f"# Block counts are resolved for torch_sendnn {version}.\n"
+              "# Models are in priority order: the plugin breaks pattern ties by file order.\n")
+    if dropped:
+        header += ("# Left out (device settings without a continuous-batching entry at that "
+                   f"tp): {', '.join(dropped)}.\n")
+    text = header + yaml.dump(document, Dumper=_Dumper, sort_keys=False,
+                              default_flow_style=False, width=100, allow_unicode=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)  # atomic: readers see the old file or the new one
+    except OSError as exc:
+        if "tmp" in locals() and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise LegacyFormatError(f"cannot write --out {out}: {exc.strerror or exc}. Fix: pass a "
+                                "file in a directory you can write to.") from None
+    return out
