@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .errors import SpyreHydraError, UnknownOptionError
+from .output import emit
 from .paths import GROUPS, group_options, search_path, shipped_conf_dir
 
 log = logging.getLogger("spyre_hydra.launch")
@@ -44,7 +45,8 @@ def _check_group_value(group: str, value: str, options: list[str], override: str
 
 
 def preflight(argv: list[str]) -> list[str]:
-    """Check group options in argv and expand model=auto; returns the argv to give Hydra."""
+    """Check group options in argv, expand model=auto and resolve backend=auto; returns the
+    argv to give Hydra."""
     from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
@@ -57,7 +59,9 @@ def preflight(argv: list[str]) -> list[str]:
         raise UnknownOptionError(f"cannot parse the command line: {str(exc).splitlines()[0]} "
                                  "Fix: quote values with spaces or brackets, e.g. "
                                  "'runtime.warmup_shapes=[[2048,1024,16]]'.") from None
-    rewrites: dict[str, list[str]] = {}
+    _check_yaml(roots)
+    _check_output_dirs(parsed)
+    rewrites: dict[str, list[str]] = _check_keys(parsed)
     model_path = next((o.value() for o in parsed if o.key_or_group == "model_path"
                        and not o.is_sweep_override()), None)
     for ov in parsed:
@@ -71,7 +75,8 @@ def preflight(argv: list[str]) -> list[str]:
             if type(value).__name__ == "Glob":
                 if not value.filter(options):
                     raise UnknownOptionError(f"{text!r}: the glob matches no {group} option. "
-                                             f"Valid options: {', '.join(options)}.")
+                                             f"Valid options: {', '.join(options)}. Fix: widen "
+                                             f"the glob or list options ({group}=a,b).")
                 continue
             for item in ov.sweep_string_iterator():
                 _check_group_value(group, item, options, text)
@@ -83,7 +88,73 @@ def preflight(argv: list[str]) -> list[str]:
     out = []
     for item in argv:
         out += rewrites.get(item, [item])
-    return out
+    from .engine.backend import resolve_auto_backend  # metadata only: never imports torch
+
+    return resolve_auto_backend(out, parsed, [o for a in args.overrides
+                                              for o in rewrites.get(a, [a])], roots)
+
+
+def _check_keys(parsed) -> dict[str, list[str]]:
+    """Refuse unknown top-level keys with the valid ones; let engine_args.<k>= through.
+
+    Hydra would say "Key 'mdoe' is not in struct" with a stack trace. engine_args is a free
+    mapping of vLLM EngineArgs fields (checked against EngineArgs when the engine is built),
+    so `engine_args.x=1` is rewritten to Hydra's add-or-override form `++engine_args.x=1`.
+    """
+    import dataclasses
+    import difflib
+
+    from .schema import LaunchConfig
+
+    valid = [f.name for f in dataclasses.fields(LaunchConfig)]
+    rewrites: dict[str, list[str]] = {}
+    for ov in parsed:
+        key = ov.key_or_group
+        root = key.split(".")[0].split("[")[0]
+        if ov.is_delete() or root.split("/")[0] == "hydra" or key in GROUPS or ov.package:
+            continue
+        if root not in valid:
+            hint = difflib.get_close_matches(root, valid, n=1)
+            raise UnknownOptionError(
+                f"{ov.input_line!r}: unknown key {root!r}." +
+                (f" Did you mean {hint[0]!r}?" if hint else "") +
+                f" Valid top-level keys: {', '.join(valid)}. Fix: " +
+                (f"{ov.input_line.replace(root, hint[0], 1)}" if hint else
+                 "check the key (spyre-launch --cfg job shows the tree)") + ".")
+        if root == "engine_args" and key != root and not ov.input_line.startswith("+"):
+            rewrites[ov.input_line] = ["++" + ov.input_line]
+    return rewrites
+
+
+def _check_yaml(roots: list[Path]) -> None:
+    """Hydra reports a YAML syntax error as a stack trace; name the file and line instead."""
+    from .catalog import _read_yaml
+
+    for root in roots:
+        for path in sorted(root.rglob("*.yaml")):
+            _read_yaml(path)
+
+
+def _check_output_dirs(parsed) -> None:
+    """An output dir that can't be created fails here, before Hydra makes a traceback of it."""
+    import os
+
+    from .errors import ConfigValidationError, Problem
+
+    for ov in parsed:
+        if ov.key_or_group not in ("hydra.run.dir", "hydra.sweep.dir") or ov.is_sweep_override():
+            continue
+        value = str(ov.value())
+        if "${" in value:
+            continue
+        parent = Path(value).absolute()
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            raise ConfigValidationError([Problem(
+                ov.key_or_group, f"{value!r} cannot be created: {str(parent)!r} is not a "
+                "writable directory.", f"command line {ov.input_line!r}",
+                f"choose a writable directory, e.g. {ov.key_or_group}=./outputs")])
 
 
 def _expand_auto(model_path, conf_dir) -> list[str]:
@@ -113,37 +184,58 @@ def _expand_auto(model_path, conf_dir) -> list[str]:
     return [f"model={best.option}", f"model.path={Path(model_path).resolve()}"]
 
 
+def plan_from_config(cfg, hc) -> dict:
+    """Build the plan of a composed tree, reading choices and sources from its Hydra node."""
+    from .plan import build_plan
+
+    choices = dict(hc.runtime.choices)
+    files = {g: f"conf/{g}/{choices[g]}.yaml" for g in GROUPS if choices.get(g)}
+    roots = [Path(s.path.replace("file://", "")) for s in hc.runtime.config_sources
+             if s.provider in ("main", "command-line") and s.schema == "file"]
+    devices = tuple(group_options("device", roots or [shipped_conf_dir()]))
+    return build_plan(cfg, choices.get("model"), list(hc.overrides.task), files,
+                      devices=devices)
+
+
 def run(cfg) -> dict | None:
     """The task: plan, then hand the plan to the engine side for config/generate/serve."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from .plan import build_plan
+    from .resolvers import register_resolvers
 
+    register_resolvers()  # a launcher may run this task in a fresh process (submitit)
     hc = HydraConfig.get()
-    choices = dict(hc.runtime.choices)
-    multirun = hc.mode == RunMode.MULTIRUN
-    files = {g: f"conf/{g}/{choices[g]}.yaml" for g in GROUPS if choices.get(g)}
-    roots = [Path(s.path.replace("file://", "")) for s in hc.runtime.config_sources
-             if s.provider in ("main", "command-line") and s.schema == "file"]
-    devices = tuple(group_options("device", roots or [shipped_conf_dir()]))
+    if hc.mode == RunMode.MULTIRUN:  # one job of a sweep: never raises, writes result.json
+        from .sweep.job import run_job
+
+        return run_job(cfg, hc, lambda: plan_from_config(cfg, hc))
     try:
-        plan = build_plan(cfg, choices.get("model"), list(hc.overrides.task), files,
-                          devices=devices)
+        plan = plan_from_config(cfg, hc)
         for warning in plan["warnings"]:
             print(f"{PROG}: warning: {warning}", file=sys.stderr)
         if plan["mode"] == "plan":
-            print(json.dumps(plan, indent=2, ensure_ascii=False), flush=True)
+            emit(json.dumps(plan, indent=2, ensure_ascii=False))
             return plan
         from .engine.run import run_mode  # lazy: imports vLLM
 
         return run_mode(plan, cfg)
     except SpyreHydraError as error:
-        if multirun:  # one bad point must not take the sweep down; the sweep reports it
-            print(f"{PROG}: job {hc.job.num}: error: {error}", file=sys.stderr)
-            return {"status": "failed", "error": str(error)}
         _fail(error)
     return None
+
+
+def _take_config_dir(argv: list[str]) -> tuple[str | None, list[str]]:
+    """Remove `--config-dir DIR` from argv: the search-path plugin ranks DIR first instead."""
+    out, user, items = [], None, iter(argv)
+    for item in items:
+        if item in ("--config-dir", "-cd"):
+            user = next(items, None)
+        elif item.startswith("--config-dir="):
+            user = item.split("=", 1)[1]
+        else:
+            out.append(item)
+    return user, out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -160,6 +252,13 @@ def main(argv: list[str] | None = None) -> None:
         _fail(error)
     register_resolvers()
     store_schemas()
+    user_dir, argv = _take_config_dir(argv)
+    if user_dir is not None and not Path(user_dir).is_dir():
+        _fail(UnknownOptionError(f"--config-dir {user_dir!r} is not a directory. Fix: pass a "
+                                 "conf tree such as the output of `spyre-hydra import-legacy`."))
+    from .searchpath import use_conf_dir
+
+    use_conf_dir(user_dir)
     sys.argv = [PROG, *argv]
     app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",
                      version_base=None)(run)

@@ -15,9 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .catalog import load_catalog
+from .catalog import _read_yaml, load_catalog
 from .entry import ModelEntry, normalize_shapes  # noqa: F401 - re-exported
 from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
 from .errors import ConfigValidationError, UnknownModelError
@@ -43,7 +41,9 @@ class ModelConfigRegistry:
             model, files = item["model"], item["files"]
             sources = (lambda _k, f=files: f"{f[-1]}" + (f" (bases: {', '.join(Path(x).name for x in f[:-1])})" if len(f) > 1 else ""))
             found = check_dataclass(model, _model_schema(), option, sources)
-            found = found or check_model(model, option, sources, tuple(self.devices.values()))
+            typed = {p.key for p in found}  # one message per key: the type error wins
+            found += [p for p in check_model(model, option, sources, tuple(self.devices.values()))
+                      if p.key not in typed]
             if found:
                 problems += found
                 continue
@@ -66,7 +66,7 @@ class ModelConfigRegistry:
         names: dict[int, str] = {}
         for root in reversed(self.roots):
             for path in sorted((root / "device").glob("*.yaml")):
-                data = yaml.safe_load(path.read_text()) or {}
+                data = _read_yaml(path)  # C loader; a syntax error names file and line
                 if isinstance(data.get("tp_size"), int):
                     names[data["tp_size"]] = data.get("name", path.stem)
         return names

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -79,17 +80,20 @@ def check_type(value: Any, tp: Any, path: str, sources: Sources) -> list[Problem
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return [] if value is None else check_type(value, args[0], path, sources)
     if value is None:
-        return [Problem(path, f"must be a {_type_name(tp)}, not null.", sources(path))]
+        return [Problem(path, f"must be a {_type_name(tp)}, not null.", sources(path),
+                        f"set it, e.g. {path}=<{_type_name(tp)}>")]
     if dataclasses.is_dataclass(tp):
         return check_dataclass(value, tp, path, sources)
     if origin in (list, typing.List):
         if not isinstance(value, list):
-            return [Problem(path, f"{value!r} must be a list.", sources(path))]
+            return [Problem(path, f"{value!r} must be a list.", sources(path),
+                            f"write a list, e.g. {path}=[...]")]
         (item,) = typing.get_args(tp)
         return [p for i, v in enumerate(value) for p in check_type(v, item, f"{path}[{i}]", sources)]
     if origin in (dict, typing.Dict):
         if not isinstance(value, Mapping):
-            return [Problem(path, f"{value!r} must be a mapping.", sources(path))]
+            return [Problem(path, f"{value!r} must be a mapping.", sources(path),
+                            f"write a mapping, e.g. {path}={{key: value}}")]
         _, item = typing.get_args(tp)
         return [p for k, v in value.items() for p in check_type(v, item, f"{path}.{k}", sources)]
     ok = isinstance(value, tp) and not (tp is int and isinstance(value, bool))
@@ -109,12 +113,17 @@ def _example(tp: Any) -> str:
     return {int: "32", bool: "true", str: "text", float: "1.0"}.get(tp, "...")
 
 
+@functools.lru_cache(maxsize=None)
+def _fields(cls: type) -> tuple[dict, dict]:
+    # get_type_hints compiles the string annotations on every call: half a warm load
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
+
+
 def check_dataclass(value: Any, cls: type, path: str, sources: Sources) -> list[Problem]:
     if not isinstance(value, Mapping):
         return [Problem(path or "<root>", f"{value!r} must be a mapping of {cls.__name__} fields.",
                         sources(path))]
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints, fields = _fields(cls)
     problems = []
     for key in value:
         if key not in fields:
@@ -155,7 +164,7 @@ def check_shapes(shapes: Any, path: str, sources: Sources) -> list[Problem]:
         prompt, new, batch = shape
         if prompt <= 0 or batch <= 0 or new < 0:
             problems.append(Problem(sub, f"{shape} needs prompt_len > 0, new_tokens >= 0, "
-                                    "batch_size > 0.", sources(sub)))
+                                    "batch_size > 0.", sources(sub), "e.g. [2048, 1024, 16]"))
         elif prompt % 64:
             up = (prompt // 64 + 1) * 64
             problems.append(Problem(sub, f"prompt_len {prompt} is not a multiple of 64 (Spyre "
@@ -182,31 +191,47 @@ def _check_architecture(arch: Mapping, path: str, sources: Sources) -> list[Prob
     return problems
 
 
+def _dict(value: Any) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
 def check_model(model: Mapping, path: str, sources: Sources, devices=()) -> list[Problem]:
-    """Catalog rules for one model entry (after the type walk has passed)."""
-    problems = _check_architecture(model.get("architecture") or {}, f"{path}.architecture", sources)
-    cb, static = model.get("continuous_batching_configs"), model.get("static_batching_configs")
+    """Catalog rules for one model entry; badly typed parts are skipped (the type walk
+    reports them), so every rule still runs on the rest."""
+    problems = _check_architecture(_dict(model.get("architecture")), f"{path}.architecture",
+                                   sources)
+    cb = _list(model.get("continuous_batching_configs"))
+    static = _list(model.get("static_batching_configs"))
     if not cb and not static:
         problems.append(Problem(path, "has no runtime entry.", sources(path),
                                 "add continuous_batching_configs or static_batching_configs"))
     seen: dict = {}
-    for i, entry in enumerate(cb or []):
+    for i, entry in enumerate(cb):
         sub = f"{path}.continuous_batching_configs[{i}]"
+        entry = _dict(entry)
         for key in ("tp_size", "max_model_len", "max_num_seqs"):
             if not _positive(entry.get(key)):
                 problems.append(Problem(f"{sub}.{key}", f"{entry.get(key)!r} must be a "
-                                        "positive integer.", sources(sub)))
+                                        "positive integer.", sources(sub),
+                                        f"set {key}: <int > 0>"))
         sig = (entry.get("tp_size"), entry.get("max_model_len"), entry.get("max_num_seqs"))
+        if not all(_positive(x) for x in sig):
+            continue
         if sig in seen:
             problems.append(Problem(sub, f"duplicates entry [{seen[sig]}] (tp_size, max_model_len,"
                                     f" max_num_seqs) = {sig}.", sources(sub), "remove one"))
         seen.setdefault(sig, i)
     seen = {}
-    for i, entry in enumerate(static or []):
+    for i, entry in enumerate(static):
         sub = f"{path}.static_batching_configs[{i}]"
+        entry = _dict(entry)
         if not _positive(entry.get("tp_size")):
             problems.append(Problem(f"{sub}.tp_size", f"{entry.get('tp_size')!r} must be a "
-                                    "positive integer.", sources(sub)))
+                                    "positive integer.", sources(sub), "set tp_size: <int > 0>"))
         shapes = entry.get("warmup_shapes")
         shape_problems = check_shapes(shapes, f"{sub}.warmup_shapes", sources)
         problems += shape_problems
@@ -217,19 +242,22 @@ def check_model(model: Mapping, path: str, sources: Sources, devices=()) -> list
                                         "the same shapes in another order.", sources(sub),
                                         "remove one"))
             seen.setdefault(sig, i)
-    for dev, settings in (model.get("device_configs") or {}).items():
+    for dev, settings in _dict(model.get("device_configs")).items():
         sub = f"{path}.device_configs.{dev}"
         if devices and dev not in devices:
             problems.append(Problem(sub, f"no device option {dev!r}. Valid: {', '.join(devices)}."
-                                    + _close(dev, devices), sources(sub)))
-        settings = settings or {}
+                                    + _close(dev, devices), sources(sub),
+                                    "key device_configs by a conf/device option name"))
+        settings = _dict(settings)
         for msg in check_block_override(settings.get("num_gpu_blocks_override"),
                                         f"{sub}.num_gpu_blocks_override"):
-            problems.append(Problem(sub, msg, sources(sub)))
-        for name, val in (settings.get("env_vars") or {}).items():
+            problems.append(Problem(sub, msg, sources(sub),
+                                    "" if "Fix:" in msg else "use a positive int, or "
+                                    "{'<specifier>': int, default: int}"))
+        for name, val in _dict(settings.get("env_vars")).items():
             if val is None or isinstance(val, (Mapping, list)):
                 problems.append(Problem(f"{sub}.env_vars.{name}", f"{val!r} must be a string or "
-                                        "number.", sources(sub)))
+                                        "number.", sources(sub), f"{name}: \"<value>\""))
     return problems
 
 
