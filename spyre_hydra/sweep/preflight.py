@@ -1,0 +1,188 @@
+"""Sweep pre-flight: expand a multirun into its points and compose and plan every one of them.
+
+Points are expanded with Hydra's own BasicSweeper logic (named-sweep params from
+`hydra.sweeper.params` first, then the command line, which wins), so what is checked here is
+exactly what the sweeper will launch. Nothing is started: a bad point stops the sweep before
+any job directory exists, unless `sweep.skip_unsupported=true`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SpyreHydraError
+
+BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+
+
+class SweepError(SpyreHydraError):
+    """A sweep refused before it starts: lists every bad point."""
+
+
+@dataclass
+class Preflight:
+    """The expanded sweep: one override list per job, and the points that failed checks."""
+
+    points: list[list[str]]
+    bad: dict[int, str] = field(default_factory=dict)  # plan refused: skippable
+    broken: dict[int, str] = field(default_factory=dict)  # Hydra cannot compose: never skipped
+
+    def refused(self, skip: bool) -> bool:
+        """Whether the sweep must stop before it starts."""
+        return bool(self.broken or (self.bad and not skip))
+
+    def varying(self) -> frozenset[str]:
+        """Override keys whose value differs between points (what a label needs to show)."""
+        values: dict[str, set] = {}
+        for point in self.points:
+            for item in point:
+                key, _, value = str(item).partition("=")
+                values.setdefault(key, set()).add(value)
+        return frozenset(k for k, v in values.items() if len(v) > 1)
+
+    def describe(self, index: int) -> str:
+        return point_label(self.points[index], self.varying())
+
+
+def point_label(overrides, keys=frozenset()) -> str:
+    """`device=tp4 runtime.warmup_shapes=[[6144,2048,1]]`: the swept part of one point."""
+    items = [str(o) for o in overrides]
+    shown = [o for o in items if o.partition("=")[0] in keys]
+    return " ".join(shown or items)
+
+
+def short(text: str, limit: int = 160) -> str:
+    """The first sentence of an error's first line, for one-line progress output."""
+    line = " ".join(part.strip() for part in (text or "").strip().splitlines())
+    if len(line) > limit and ". " in line:
+        line = line[:line.index(". ") + 1]
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+def skip_unsupported(cfg) -> bool:
+    """True when the sweep should run its valid points and report the bad ones as skipped."""
+    node = cfg.get("sweep") if hasattr(cfg, "get") else None
+    return bool(node and node.get("skip_unsupported"))
+
+
+def expand_points(config, config_loader) -> list[list[str]]:
+    """Every job's override list, in the order the basic sweeper launches them."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    params = config.hydra.sweeper.get("params") or {}
+    arguments = [f"{k}={v}" for k, v in params.items()]
+    arguments += OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+    parser = OverridesParser.create(config_loader=config_loader)
+    return BasicSweeper.split_arguments(parser.parse_overrides(arguments), None)[0]
+
+
+def point_problems(plan: dict[str, Any], tree) -> list[str]:
+    """What the plan accepts with a warning but a sweep refuses: unsupported layouts, etc."""
+    problems = []
+    if not plan["supported"]:
+        problems.append(next((w for w in plan["warnings"] if "does not support" in w),
+                             "the registry has no entry for this layout")
+                        .replace(" Running without the model's device settings.", ""))
+    arch = tree["model"]["architecture"]
+    limit = arch.get("max_position_embeddings") if hasattr(arch, "get") else None
+    length = plan["engine_args"].get("max_model_len")
+    if isinstance(limit, int) and isinstance(length, int) and length > limit:
+        what = ("prompt_len + new_tokens of the largest warmup shape" if plan["runtime"] ==
+                "static" else "max_model_len")
+        problems.append(f"{what} = {length} exceeds the model's max_position_embeddings "
+                        f"{limit} (model.architecture.max_position_embeddings). Fix: use "
+                        f"shapes/lengths up to {limit}.")
+    if plan["mode"] == "serve":
+        problems.append("mode=serve cannot be swept (a server never ends). Fix: mode=plan, "
+                        "config or generate.")
+    return problems
+
+
+def validate_point(cfg, make_plan) -> dict[str, Any]:
+    """Plan one composed point and apply the sweep's extra checks (raises SweepError)."""
+    plan = make_plan()
+    problems = point_problems(plan, cfg)
+    if problems:
+        raise SweepError(" ".join(problems))
+    return plan
+
+
+class PointComposer:
+    """Composes sweep points; points that pick the same config options share one composition.
+
+    Hydra composes in two steps: the defaults list (group options, deletions, hydra.*), then
+    the value overrides on top. The first step is the slow one and depends only on the group
+    choices, so it runs once per distinct choice; the value overrides are then applied with
+    Hydra's own override code to a copy, as Hydra itself would.
+    """
+
+    def __init__(self, config, config_loader):
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        self.config, self.loader = config, config_loader
+        self.parser = OverridesParser.create(config_loader=config_loader)
+        self.bases: dict[tuple, Any] = {}
+
+    def _structural(self, override) -> bool:
+        key = override.key_or_group
+        return (override.is_delete() or key.startswith("hydra")
+                or self.loader.repository.group_exists(key))
+
+    def compose(self, point):
+        """The composed tree (with its hydra node) of one point."""
+        import copy
+
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl
+        from omegaconf import open_dict, read_write
+
+        parsed = self.parser.parse_overrides(list(point))
+        structural = [text for text, ov in zip(point, parsed) if self._structural(ov)]
+        values = [ov for ov in parsed if not self._structural(ov)]
+        key = tuple(structural)
+        if key not in self.bases:
+            self.bases[key] = self.loader.load_sweep_config(self.config, list(structural))
+        cfg = copy.deepcopy(self.bases[key])
+        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+        with read_write(cfg.hydra), open_dict(cfg.hydra):
+            cfg.hydra.overrides.task = list(point)  # where each value came from, in messages
+        return cfg
+
+
+def run_preflight(config, config_loader) -> Preflight:
+    """Compose and plan every point of the sweep; collect (never raise) per-point errors."""
+    from ..launch import plan_from_config
+
+    if str(config.hydra.sweeper.get("_target_")) != BASIC_SWEEPER:
+        return Preflight([])  # another sweeper chooses points as it goes: nothing to expand
+    result = Preflight(expand_points(config, config_loader))
+    composer = PointComposer(config, config_loader)
+    for index, point in enumerate(result.points):
+        try:
+            job_cfg = composer.compose(point)
+        except Exception as error:  # Hydra's composition errors: the launcher would crash
+            result.broken[index] = f"{type(error).__name__}: {str(error).strip()}"
+            continue
+        try:
+            validate_point(job_cfg, lambda: plan_from_config(job_cfg, job_cfg.hydra))
+        except SpyreHydraError as error:
+            result.bad[index] = str(error)
+        except Exception as error:  # e.g. an interpolation that does not resolve
+            result.bad[index] = f"{type(error).__name__}: {str(error).strip()}"
+    return result
+
+
+def refusal(result: Preflight) -> SweepError:
+    """The error that stops a sweep with bad points, listing each one and the way out."""
+    errors = {**result.bad, **result.broken}
+    lines = [f"{len(errors)} of {len(result.points)} sweep points are invalid; no job "
+             "was started:"]
+    for index, error in sorted(errors.items()):
+        text = error.replace("\n", "\n      ")
+        lines.append(f"  - job {index} ({result.describe(index)}): {text}")
+    lines.append("Fix: change or drop those values" + (
+        "" if result.broken else ", or add sweep.skip_unsupported=true to run the other "
+        "points and report these as skipped") + "; mode=plan shows each plan.")
+    return SweepError("\n".join(lines))

@@ -1,0 +1,169 @@
+"""`spyre-hydra sweep-report DIR`: the summary table (CSV, Markdown) and plot of a sweep.
+
+Built only from the job dirs' result.json files (and sweep.json for the list of points),
+so it works on a finished sweep, on one still running, and on one that was interrupted:
+points without a result are listed as missing. For continuous batching the prompt_len and
+batch_size columns hold max_model_len and max_num_seqs; for static batching, the largest
+warmup shape's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpyreHydraError
+from .preflight import Preflight, point_label, short
+from .results import read_manifest, read_results
+
+CSV_NAME, MD_NAME, PNG_NAME = "summary.csv", "summary.md", "summary.png"
+COLUMNS = ("job", "point", "model", "device", "runtime", "prompt_len", "new_tokens",
+           "batch_size", "outcome", "engine_start_s", "warmup_s", "tokens_per_s", "error")
+
+
+def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
+    plan = data.get("plan") or {}
+    job = data.get("job") or {}
+    shapes = plan.get("warmup_shapes") or []
+    args = plan.get("engine_args") or {}
+    if shapes:  # the largest shape sets the compiled sizes
+        prompt, new = max(s[0] for s in shapes), max(s[1] for s in shapes)
+        batch = max(s[2] for s in shapes)
+    else:
+        prompt, new, batch = args.get("max_model_len"), None, args.get("max_num_seqs")
+    timings = data.get("timings") or {}
+    chosen = dict(str(o).lstrip("+~").partition("=")[::2] for o in job.get("overrides") or [])
+    return {
+        "job": job.get("num"), "point": point_label(job.get("overrides") or [], varying),
+        # a skipped or failed job has no plan: fall back on what its overrides chose
+        "model": plan.get("option") or chosen.get("model"),
+        "device": f"tp{plan['tp_size']}" if plan else chosen.get("device"),
+        "runtime": plan.get("runtime") or chosen.get("runtime"), "prompt_len": prompt, "new_tokens": new,
+        "batch_size": batch, "outcome": data.get("outcome"),
+        "engine_start_s": timings.get("engine_start_s"), "warmup_s": timings.get("warmup_s"),
+        "tokens_per_s": timings.get("tokens_per_s"),
+        "error": short(data.get("error") or "", 200),
+    }
+
+
+def collect(sweep_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Table rows for every point (missing ones included) and notes about the sweep."""
+    results = read_results(sweep_dir)
+    manifest = read_manifest(sweep_dir)
+    # the point column shows what differs between jobs, not the overrides they share
+    planned = [str(p).split(" ") for p in (manifest or {}).get("points", [])]
+    varying = Preflight(planned or [(r.get("job") or {}).get("overrides") or []
+                                    for r in results]).varying()
+    rows = [_row(r, varying) for r in results]
+    notes = []
+    if manifest:
+        done = {r["job"] for r in rows}
+        missing = [i for i in range(len(manifest["points"])) if i not in done]
+        for index in missing:
+            rows.append({**dict.fromkeys(COLUMNS), "job": index, "outcome": "missing",
+                         "point": point_label(planned[index], varying), "error": ""})
+        if missing:
+            notes.append(f"partial sweep: {len(missing)} of {len(manifest['points'])} points "
+                         f"have no result.json (jobs {', '.join(map(str, missing))}).")
+    rows.sort(key=lambda r: (r["job"] is None, r["job"] if r["job"] is not None else 0))
+    counts = dict.fromkeys(("ok", "failed", "skipped", "missing"), 0)
+    for row in rows:
+        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
+    notes.insert(0, ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "no jobs")
+    return rows, notes
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """The rows as CSV text with a header line."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS} for r in rows)
+    return buffer.getvalue()
+
+
+def to_markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
+    """The rows as a Markdown table, notes underneath."""
+    def cell(value):
+        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(cell(r.get(k)) for k in COLUMNS) + " |" for r in rows]
+    return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> str | None:
+    """PNG: engine start time and tokens/s against prompt_len x batch, one series per device.
+    Returns why no plot was written, or None."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")  # no display on a cluster node; set before pyplot loads
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (pip install 'spyre-hydra[sweep]'); no plot"
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    metrics = (("engine_start_s", "engine start (s)"), ("tokens_per_s", "tokens/s"))
+    plotted = False
+    for ax, (key, label) in zip(axes, metrics):
+        series: dict[str, list] = {}
+        for r in rows:
+            if r.get(key) is not None and r.get("prompt_len") and r.get("batch_size"):
+                series.setdefault(r["device"], []).append((r["prompt_len"] * r["batch_size"],
+                                                           float(r[key])))
+        for device, points in sorted(series.items()):
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=device)
+            plotted = True
+        ax.set_xlabel("prompt_len x batch_size")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        if series:
+            ax.legend(title="device")
+        else:
+            ax.text(0.5, 0.5, "no engine ran\n(plan-mode or failed jobs)", ha="center",
+                    va="center", transform=ax.transAxes, color="gray")
+    fig.suptitle("spyre-launch sweep")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return None if plotted else "no job has engine timings; the plot is empty"
+
+
+def write_summary(sweep_dir: str | Path, with_plot: bool = True) -> dict[str, Any]:
+    """Write summary.csv, summary.md and summary.png into the sweep dir; returns what it did."""
+    sweep_dir = Path(sweep_dir)
+    rows, notes = collect(sweep_dir)
+    (sweep_dir / CSV_NAME).write_text(to_csv(rows), encoding="utf-8")
+    written = [sweep_dir / CSV_NAME, sweep_dir / MD_NAME]
+    if with_plot:
+        why = plot(rows, sweep_dir / PNG_NAME)
+        if why is None or "empty" in why:
+            written.append(sweep_dir / PNG_NAME)
+        if why:
+            notes.append(why)
+    markdown = to_markdown(rows, notes)
+    (sweep_dir / MD_NAME).write_text(markdown, encoding="utf-8")
+    return {"rows": rows, "notes": notes, "markdown": markdown, "written": written}
+
+
+def add_arguments(parser) -> None:
+    """Arguments of `spyre-hydra sweep-report`."""
+    parser.add_argument("sweep_dir", metavar="DIR",
+                        help="a multirun dir (multirun/<date>/<time>) holding job dirs")
+    parser.add_argument("--no-plot", action="store_true", help="write the table only")
+
+
+def run(args) -> int:
+    """Rebuild the summary of DIR and print the Markdown table."""
+    sweep_dir = Path(args.sweep_dir)
+    if not sweep_dir.is_dir():
+        raise SpyreHydraError(f"sweep-report: {sweep_dir} is not a directory. Fix: pass the "
+                              "multirun dir, e.g. multirun/2026-01-31/12-00-00.")
+    if not read_results(sweep_dir) and read_manifest(sweep_dir) is None:
+        raise SpyreHydraError(f"sweep-report: {sweep_dir} has no */result.json and no "
+                              "sweep.json. Fix: pass the dir of a spyre-launch -m sweep.")
+    summary = write_summary(sweep_dir, with_plot=not args.no_plot)
+    print(summary["markdown"], end="")
+    print("wrote " + ", ".join(str(p) for p in summary["written"]))
+    return 0

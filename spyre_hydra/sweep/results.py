@@ -1,0 +1,71 @@
+"""result.json: one file per sweep job, written atomically, and the readers of a sweep dir.
+
+A job dir holds result.json only once the job has finished, so a reader (the report, the
+progress line, a user's `cat`) never sees half a file: the JSON goes to a temp file in the
+same directory and is renamed over the target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+RESULT = "result.json"
+MANIFEST = "sweep.json"
+OUTCOMES = ("ok", "failed", "skipped")
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    """Write JSON so that `path` holds either the old content or all of the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _job_key(path: Path) -> tuple:
+    name = path.parent.name
+    return (0, int(name), "") if name.isdigit() else (1, 0, name)
+
+
+def read_results(sweep_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """Every finished job's result.json under a sweep dir, in job order."""
+    found = []
+    for path in sorted(Path(sweep_dir).glob(f"*/{RESULT}"), key=_job_key):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:  # a foreign or damaged file: report, go on
+            data = {"outcome": "failed", "error": f"unreadable {path}: {error}"}
+        data.setdefault("job", {}).setdefault("dir", str(path.parent))
+        found.append(data)
+    return found
+
+
+def read_manifest(sweep_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The sweep.json the pre-flight wrote (points and skipped ones), if any."""
+    path = Path(sweep_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def count_outcomes(sweep_dir: str | os.PathLike) -> dict[str, int]:
+    """How many jobs finished with each outcome so far (cheap: reads only the outcome)."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for data in read_results(sweep_dir):
+        counts[data.get("outcome", "failed")] = counts.get(data.get("outcome", "failed"), 0) + 1
+    return counts
