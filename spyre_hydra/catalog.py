@@ -8,11 +8,11 @@ tests/test_catalog.py proves the fast path and Hydra compose give identical tree
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import os
 import json
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -72,18 +72,20 @@ class _Loader_:
     def __init__(self, roots: list[Path]):
         self.roots = roots
         self.memo: dict[Path, tuple[DictConfig, list[str]]] = {}
+        self.blobs: dict[Path, bytes] = {}
 
     def load(self, path: Path, group_dir: str) -> tuple[DictConfig, list[str]]:
+        """The file merged over its bases (defaults: [base@_here_, ..., _self_])."""
         if path in self.memo:
             return self.memo[path]
         data = _read_yaml(path)
         defaults = data.pop("defaults", None) or []
-        parts: list[DictConfig] = []
+        if defaults and "_self_" in defaults and defaults[-1] != "_self_":
+            raise _NeedsHydra(f"{path}: _self_ is not last")  # rare: let Hydra order it
+        bases: list[DictConfig] = []
         chain: list[str] = []
-        own = OmegaConf.create(data)
         for entry in defaults:
             if entry == "_self_":
-                parts.append(own)
                 continue
             if not isinstance(entry, str) or not entry.endswith("@_here_"):
                 raise _NeedsHydra(f"{path}: defaults entry {entry!r}")
@@ -96,19 +98,28 @@ class _Loader_:
                                              "check the base's name and folder")],
                                             "cannot read the conf tree")
             base, base_chain = self.load(base_path, rel.rsplit("/", 1)[0])
-            parts.append(base)
+            bases.append(self._copy(base_path, base))
             chain += base_chain
-        if "_self_" not in defaults:
-            parts.append(own)  # Hydra >= 1.1 puts _self_ last when it isn't listed
-        if len(parts) > 1 and all(p is own for p in parts[1:]):
-            # OmegaConf.merge also deep-copies `own`, which is fresh and merged only here;
-            # only the shared (memoised) base needs the copy. ~10% of a cold load.
-            merged = OmegaConf.unsafe_merge(copy.deepcopy(parts[0]), *parts[1:])
+        if not bases:
+            merged = OmegaConf.create(data)
         else:
-            merged = OmegaConf.merge(*parts) if len(parts) > 1 else parts[0]
+            # What OmegaConf.merge does, without its deepcopy of every input: the bases are
+            # private copies already, and the file's own keys go in with OmegaConf.update
+            # (merge=True), which skips wrapping them into a tree first. Hydra puts _self_
+            # last when it isn't listed, as here. tests/test_catalog.py checks the result
+            # equals Hydra's compose for every model.
+            merged = OmegaConf.unsafe_merge(*bases) if len(bases) > 1 else bases[0]
+            for key, value in data.items():
+                OmegaConf.update(merged, key, value, merge=True)
         result = (merged, [*chain, str(path)])
         self.memo[path] = result
         return result
+
+    def _copy(self, path: Path, node: DictConfig) -> DictConfig:
+        blob = self.blobs.get(path)
+        if blob is None:  # our own in-memory object, never read from disk
+            blob = self.blobs[path] = pickle.dumps(node, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.loads(blob)  # noqa: S301 - ~7x faster than deepcopy
 
 
 def _compose_with_hydra(option: str, roots: list[Path]) -> dict:

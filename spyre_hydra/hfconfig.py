@@ -28,6 +28,10 @@ def read_hf_config(model_path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict) or "model_type" not in data:
         raise UnknownOptionError(f"{file} has no 'model_type' key, so it cannot be matched. "
                                  "Fix: use the checkpoint's real config.json.")
+    if not isinstance(data["model_type"], str):
+        raise UnknownOptionError(f"{file}: model_type={data['model_type']!r} is not a string, "
+                                 "so it cannot be matched. Fix: use the checkpoint's real "
+                                 "config.json.")
     return data
 
 

@@ -54,8 +54,57 @@ class Pattern:
         return cls(name, arch["model_type"], attrs, priority, order)
 
 
+#: A bucket this small is scanned; a bigger one is split on an attribute's value.
+LEAF_SIZE = 16
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return not isinstance(value, Mapping)
+
+
+def _split(patterns: list[Pattern], used: frozenset = frozenset()):
+    """A rank-sorted list, or (key, {value: subtree}, rest) where `rest` holds the patterns
+    without a scalar `key`. A pattern is only left out of a subtree when its value for `key`
+    differs from the HF config's (or the config lacks `key`), so it could not match anyway."""
+    if len(patterns) <= LEAF_SIZE:
+        return patterns
+    counts: dict[str, int] = {}
+    for p in patterns:
+        for k, v in p.attributes.items():
+            if k not in used and _hashable(v):
+                counts[k] = counts.get(k, 0) + 1
+    if not counts:
+        return patterns
+    key = max(counts, key=lambda k: (counts[k], k))
+    by_value: dict[Any, list[Pattern]] = {}
+    rest = []
+    for p in patterns:
+        v = p.attributes.get(key, _ABSENT)
+        (by_value.setdefault(v, []) if v is not _ABSENT and _hashable(v) else rest).append(p)
+    used = used | {key}
+    return key, {v: _split(ps, used) for v, ps in by_value.items()}, _split(rest, used)
+
+
+def _leaves(node, hf_config: Any, out: list) -> list:
+    """The rank-sorted lists of `node` that may hold a pattern matching `hf_config`."""
+    while not isinstance(node, list):
+        key, by_value, rest = node
+        value = _get(hf_config, key)
+        if value is not _ABSENT and _hashable(value) and value in by_value:
+            _leaves(by_value[value], hf_config, out)
+        node = rest
+    out.append(node)
+    return out
+
+
 class ModelMatcher:
-    """Matches HF configs (objects or dicts) against patterns indexed by model_type."""
+    """Matches HF configs (objects or dicts) against patterns indexed by model_type, and
+    within a large model_type by attribute values (10,000 patterns of one type match in
+    microseconds instead of a scan)."""
 
     def __init__(self, patterns: Iterable[Pattern] = ()):
         self._by_type: dict[str, list[Pattern]] = {}
@@ -63,6 +112,7 @@ class ModelMatcher:
             self._by_type.setdefault(pattern.model_type, []).append(pattern)
         for bucket in self._by_type.values():
             bucket.sort(key=lambda p: p.rank)  # best first: a lookup stops at the first hit
+        self._trees = {t: _split(bucket) for t, bucket in self._by_type.items()}
 
     @staticmethod
     def matches(hf_config: Any, pattern: Pattern) -> bool:
@@ -84,17 +134,29 @@ class ModelMatcher:
                 return False
         return True
 
+    def _candidates(self, hf_config: Any) -> list[list[Pattern]]:
+        model_type = _get(hf_config, "model_type")
+        # a malformed config.json may hold any JSON here; only a string can match
+        tree = self._trees.get(model_type) if isinstance(model_type, str) else None
+        return [] if tree is None else _leaves(tree, hf_config, [])
+
     def all_matches(self, hf_config: Any) -> list[Pattern]:
         """Every matching pattern, best first."""
-        bucket = self._by_type.get(_get(hf_config, "model_type"), [])
-        return [p for p in bucket if self.matches(hf_config, p)]
+        found = [p for leaf in self._candidates(hf_config) for p in leaf
+                 if self.matches(hf_config, p)]
+        return sorted(found, key=lambda p: p.rank)
 
     def best(self, hf_config: Any) -> Pattern | None:
         """The winning pattern, or None."""
-        for pattern in self._by_type.get(_get(hf_config, "model_type"), []):
-            if self.matches(hf_config, pattern):
-                return pattern
-        return None
+        best = None
+        for leaf in self._candidates(hf_config):
+            for pattern in leaf:  # each leaf is rank-sorted: its first hit is its best
+                if best is not None and pattern.rank >= best.rank:
+                    break
+                if self.matches(hf_config, pattern):
+                    best = pattern
+                    break
+        return best
 
     def patterns(self) -> list[Pattern]:
         return [p for bucket in self._by_type.values() for p in bucket]

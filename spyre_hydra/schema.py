@@ -96,7 +96,7 @@ class RuntimeSpec:
     """Continuous batching: longest sequence."""
     max_num_seqs: Optional[int] = None
     """Continuous batching: sequences per batch."""
-    warmup_shapes: List[List[int]] = field(default_factory=list)
+    warmup_shapes: Optional[List[List[int]]] = field(default_factory=list)
     """Static batching: [prompt_len, new_tokens, batch_size] shapes to compile."""
 
 
@@ -106,6 +106,8 @@ class BackendSpec:
     """Execution backend: auto, sendnn, eager or cpu."""
     env: Dict[str, Any] = field(default_factory=dict)
     """Environment the backend needs, set before vLLM or torch is imported."""
+    engine_args: Dict[str, Any] = field(default_factory=dict)
+    """EngineArgs fields the backend needs (top-level engine_args entries win)."""
 
 
 @dataclass

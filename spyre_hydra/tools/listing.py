@@ -1,13 +1,42 @@
-"""`spyre-hydra list`: the model table."""
+"""`spyre-hydra list`: the model table (text, markdown for the README, or json)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+
+from ..versions import DEFAULT_KEY
+
+HEAD = ["option", "hf_id", "family", "tp sizes", "modes", "platforms", "device settings"]
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
-    parser.add_argument("--config-dir", help="conf tree to read (default: the shipped one)")
+def blocks_text(value) -> str:
+    """A block override as text: `8192`, or `<1.0.3→2080, else 8192` for a version mapping."""
+    if not isinstance(value, Mapping):
+        return str(value)
+    parts = [f"{k}→{v}" for k, v in value.items() if k != DEFAULT_KEY]
+    if DEFAULT_KEY in value:
+        parts.append(f"else {value[DEFAULT_KEY]}")
+    return ", ".join(parts)
+
+
+def device_settings(entry) -> list[str]:
+    """One item per device option with settings: blocks, chunk size, env var names."""
+    out = []
+    for dev, raw in sorted(entry.device_configs.items()):
+        raw = raw or {}
+        bits = []
+        if raw.get("num_gpu_blocks_override") is not None:
+            bits.append(f"blocks: {blocks_text(raw['num_gpu_blocks_override'])}")
+        tokens = (raw.get("chunked_prefill_config") or {}).get("max_num_batched_tokens")
+        if tokens is not None:
+            bits.append(f"chunk: {tokens}")
+        if raw.get("env_vars"):
+            count = len(raw["env_vars"])
+            bits.append(f"{count} env var{'s' if count != 1 else ''}")
+        if bits:
+            out.append(f"{dev} " + "; ".join(bits))
+    return out
 
 
 def rows(registry) -> list[dict]:
@@ -16,8 +45,29 @@ def rows(registry) -> list[dict]:
     for option in registry.list_options():
         e = registry.get_model_config(option)
         out.append({"option": option, "hf_id": e.name, "family": e.family,
-                    "tp_sizes": e.tp_sizes(), "modes": e.modes(), "platforms": e.platforms})
+                    "tp_sizes": e.tp_sizes(), "modes": e.modes(), "platforms": e.platforms,
+                    "device_settings": device_settings(e), "device_configs": e.device_configs})
     return out
+
+
+def cells(table: list[dict]) -> list[list[str]]:
+    """The table as strings, one list per row, in HEAD's column order."""
+    return [[r["option"], r["hf_id"], r["family"], ",".join(map(str, r["tp_sizes"])),
+             ",".join(r["modes"]), ",".join(r["platforms"]) or "all",
+             " / ".join(r["device_settings"]) or "-"] for r in table]
+
+
+def markdown(table: list[dict]) -> str:
+    """The README's model table (kept in sync by tests/test_listing.py)."""
+    lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+              for row in cells(table)]
+    return "\n".join(lines)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    parser.add_argument("--config-dir", help="conf tree to read (default: the shipped one)")
 
 
 def run(args) -> int:
@@ -25,18 +75,12 @@ def run(args) -> int:
 
     table = rows(get_model_registry(args.config_dir))
     if args.format == "json":
-        print(json.dumps(table, indent=2))
-        return 0
-    head = ["option", "hf_id", "family", "tp sizes", "modes"]
-    cells = [[r["option"], r["hf_id"], r["family"], ",".join(map(str, r["tp_sizes"])),
-              ",".join(r["modes"])] for r in table]
-    if args.format == "markdown":
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for c in cells:
-            print("| " + " | ".join(c) + " |")
-        return 0
-    widths = [max(len(x) for x in col) for col in zip(head, *cells)]
-    for line in [head, *cells]:
-        print("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
+        print(json.dumps(table, indent=2, ensure_ascii=False))
+    elif args.format == "markdown":
+        print(markdown(table))
+    else:
+        body = cells(table)
+        widths = [max(len(x) for x in col) for col in zip(HEAD, *body)]
+        for line in [HEAD, *body]:
+            print("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
     return 0
