@@ -110,7 +110,8 @@ class _Loader_:
             # equals Hydra's compose for every model.
             merged = OmegaConf.unsafe_merge(*bases) if len(bases) > 1 else bases[0]
             for key, value in data.items():
-                OmegaConf.update(merged, key, value, merge=True)
+                # Lists replace (as in any OmegaConf merge); setting them skips the list merge.
+                OmegaConf.update(merged, key, value, merge=not isinstance(value, list))
         result = (merged, [*chain, str(path)])
         self.memo[path] = result
         return result

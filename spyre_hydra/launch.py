@@ -9,6 +9,7 @@ model_path=DIR` into the matching `model=<option>`. Then Hydra composes as usual
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -238,6 +239,28 @@ def _take_config_dir(argv: list[str]) -> tuple[str | None, list[str]]:
     return user, out
 
 
+@contextlib.contextmanager
+def _no_mode_probe(argv: list[str], user_dir: str | None):
+    """Skip Hydra's extra compose that only reads `hydra.mode`.
+
+    Before running, Hydra composes the whole tree once just to read `hydra.mode`, and treats
+    an unset one (our conf never sets it) as "use the command line". When neither an override
+    nor a user conf dir can set it, that answer is known to be None: skipping the probe saves
+    about a quarter of a `mode=plan` launch. Otherwise Hydra probes as usual.
+    """
+    from hydra._internal.hydra import Hydra
+
+    if user_dir is not None or any("hydra.mode" in arg for arg in argv):
+        yield
+        return
+    probe = Hydra.get_mode
+    Hydra.get_mode = lambda self, config_name, overrides: None
+    try:
+        yield
+    finally:
+        Hydra.get_mode = probe
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     import hydra
@@ -262,7 +285,8 @@ def main(argv: list[str] | None = None) -> None:
     sys.argv = [PROG, *argv]
     app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",
                      version_base=None)(run)
-    app()
+    with _no_mode_probe(argv, user_dir):
+        app()
 
 
 if __name__ == "__main__":
