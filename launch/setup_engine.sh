@@ -72,8 +72,10 @@ fi
 
 if [ "$WITH_PROJECT" = 1 ]; then
   if [ -f "$REPO/pyproject.toml" ] || [ -f "$REPO/setup.py" ]; then
-    ts "installing project (editable) from $REPO"
-    pip_ install -q "${PIP_EXTRA[@]}" -e "$REPO"
+    # [test,sweep]: one venv runs the whole suite in CI (launch/test.sh) -- pytest,
+    # hypothesis, the joblib/submitit sweep launchers and matplotlib for sweep plots.
+    ts "installing project (editable) from $REPO with extras [test,sweep]"
+    pip_ install -q "${PIP_EXTRA[@]}" -e "$REPO[test,sweep]"
   else
     ts "no pyproject.toml in $REPO; skipping project install"
   fi

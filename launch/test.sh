@@ -6,6 +6,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${SPYRE_HYDRA_VENV:-$REPO/.venv-engine}"
 bash "$REPO/launch/setup_engine.sh" "$VENV" --with-project >&2
 cd "$REPO"
-# Tests must never reach a model hub; the tiny checkpoints are built locally.
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Tests never reach a model hub: the tiny checkpoints are built locally, and every engine
+# process gets HF_HUB_OFFLINE/TRANSFORMERS_OFFLINE from conf/backend/{eager,cpu}.yaml. They are
+# not exported here, or each sweep job would see them as the user's own ("kept") settings.
 exec "$VENV/bin/python" -m pytest -q "$@"

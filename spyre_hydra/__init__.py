@@ -35,6 +35,7 @@ _EXPORTS = {
     "PlatformError": "errors",
     "LegacyFormatError": "errors",
     "EngineArgsError": "errors",
+    "PlanMismatchError": "errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]

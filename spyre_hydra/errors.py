@@ -76,12 +76,23 @@ class EngineArgsError(SpyreHydraError):
     """An engine argument that vLLM's EngineArgs does not know, or that vLLM rejected."""
 
 
+class PlanMismatchError(SpyreHydraError):
+    """The VllmConfig vLLM built differs from what the plan promised (a field or env var)."""
+
+    def __init__(self, field: str, promised, actual, fix: str = ""):
+        self.field, self.promised, self.actual = field, promised, actual
+        where = "the environment" if field.startswith("env.") else "vLLM's VllmConfig"
+        super().__init__(f"{field}: the plan promised {promised!r} but {where} has {actual!r}."
+                         + (f" Fix: {fix}" if fix else ""))
+
+
 __all__ = [
     "ConfigConflictError",
     "ConfigValidationError",
     "EngineArgsError",
     "LegacyFormatError",
     "PlatformError",
+    "PlanMismatchError",
     "Problem",
     "SpyreHydraError",
     "UnknownModelError",

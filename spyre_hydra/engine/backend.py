@@ -9,7 +9,9 @@ vars at import or platform-plugin load time.
 from __future__ import annotations
 
 import importlib.metadata as md
+import os
 import socket
+from pathlib import Path
 
 BACKENDS = ("sendnn", "eager", "cpu")
 
@@ -46,51 +48,107 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def backend_env(name: str, *, port: int | None = None) -> dict[str, str]:
-    """Exactly the env vars backend `name` needs; the caller merges them into os.environ
-    (or a subprocess env) before importing vllm.
+def backend_conf(name: str, conf_dir=None) -> dict:
+    """The static settings of conf/backend/<name>.yaml (name, env, engine_args) -- the one
+    place they are written down. Read as plain YAML: one flat file, nothing to compose."""
+    import yaml
 
-    Names come from the installed sendnn-inference 2.6.3 source (envs.py, platform.py,
-    v1/worker/spyre_worker.py, model_executor/model_loader/spyre_setup.py).
-    """
-    if name not in BACKENDS:
+    from ..paths import find_config, search_path
+
+    path = find_config(f"backend/{name}", search_path(conf_dir))
+    if name not in BACKENDS or path is None:
         raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
-    # Every backend: never reach for a model hub (no internet; checkpoints are local).
-    env = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    if name == "cpu":
-        # VLLM_PLUGINS=none stops the sendnn_inference platform plugin from loading even
-        # when installed, so vLLM's own CPU platform is used. vLLM's CPU KV cache
-        # defaults to a share of RAM; 1 GiB is plenty for tiny models and for CI.
-        env.update({"VLLM_PLUGINS": "none", "VLLM_CPU_KVCACHE_SPACE": "1"})
-        return env
-    # Spyre plugin (eager emulation or real card). SpyreWorker.init_device always calls
-    # torch.distributed init with backend gloo and init_method "env://", even at tp=1,
-    # so MASTER_ADDR/MASTER_PORT are mandatory; a fixed port collides between runs.
-    env.update(
-        {
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port if port is not None else free_port()),
-        }
-    )
-    if name == "eager":
-        # "eager" skips torch.compile entirely: the model runs as plain FMS on CPU.
-        env["SENDNN_INFERENCE_DYNAMO_BACKEND"] = "eager"
-        return env
-    # Real card. 'sendnn' is also the plugin's default, set explicitly for clarity.
-    # spyre_setup() does os.environ.setdefault("FLEX_COMPUTE", "SENULATOR") -- the
-    # simulator -- so the hardware target must be set by us.
-    env.update(
-        {
-            "SENDNN_INFERENCE_DYNAMO_BACKEND": "sendnn",
-            "FLEX_COMPUTE": "SENTIENT",
-        }
-    )
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {"name": data.get("name", name), "env": dict(data.get("env") or {}),
+            "engine_args": dict(data.get("engine_args") or {})}
+
+
+def dynamic_env(name: str, environ=None, port: int | None = None) -> dict[str, str]:
+    """Per-launch env a backend needs on top of its conf file: a free MASTER_PORT for the
+    Spyre backends (SpyreWorker joins a gloo group via env:// even at tp=1, and a fixed port
+    collides between concurrent runs). A MASTER_PORT already in `environ` is kept."""
+    environ = os.environ if environ is None else environ
+    if name == "cpu" or "MASTER_PORT" in environ:
+        return {}
+    return {"MASTER_PORT": str(port if port is not None else free_port())}
+
+
+def backend_env(name: str, *, port: int | None = None, conf_dir=None) -> dict[str, str]:
+    """Exactly the env vars backend `name` needs (its conf file's env plus a MASTER_PORT for
+    the Spyre backends); the caller merges them into os.environ or a subprocess env before
+    importing vllm."""
+    env = {k: str(v) for k, v in backend_conf(name, conf_dir)["env"].items()}
+    env.update(dynamic_env(name, environ={}, port=port))
     return env
 
 
 def describe(name: str) -> str:
+    """One line on what a backend runs on."""
     return {
         "sendnn": "IBM Spyre card via torch_sendnn (sendnn-inference plugin, backend=sendnn)",
         "eager": "Spyre plugin on CPU, torch.compile skipped (backend=eager)",
         "cpu": "plain vLLM CPU platform (plugins disabled)",
     }[name]
+
+
+def model_config_file(sendnn_version: str | None, conf_dir=None) -> Path:
+    """The composed catalog in the plugin's schema, cached per catalog content + version, so
+    the plugin's own registry (which runs under backend=sendnn) reads what the plan read."""
+    import hashlib
+
+    from ..catalog import _fingerprint
+    from ..legacy.exporter import export_legacy
+    from ..paths import cache_dir, search_path
+    from ..versions import parse_version
+
+    version = parse_version(sendnn_version)
+    key = hashlib.sha256(f"{_fingerprint(search_path(conf_dir))}:{version or 'default'}"
+                         .encode()).hexdigest()[:20]
+    path = cache_dir() / "model_configs" / f"{key}.yaml"
+    if not path.is_file():  # export_legacy writes atomically: concurrent jobs are safe
+        export_legacy(path, conf_dir, sendnn_version)
+    return path
+
+
+def _sweep_sets_backend(parsed, roots) -> bool:
+    """True when a chosen sweep file's hydra.sweeper.params names the backend: a command-line
+    backend=... would silently override it (Hydra's basic sweeper ranks argv last)."""
+    import yaml
+
+    from ..paths import find_config
+
+    for ov in parsed:
+        if ov.key_or_group != "sweep" or ov.is_delete():
+            continue
+        values = list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [ov.value()]
+        for value in values:
+            path = find_config(f"sweep/{value}", roots)
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path else None
+            params = (((data or {}).get("hydra") or {}).get("sweeper") or {}).get("params") or {}
+            if "backend" in params:
+                return True
+    return False
+
+
+def resolve_auto_backend(argv: list[str], parsed, overrides: list[str], roots) -> list[str]:
+    """spyre-launch pre-flight: argv with backend=auto (or no backend at all) replaced by
+    backend=<detect_backend()>, so the plan shows the backend that will run and its env.
+
+    The new override goes right after the existing ones: Hydra's argparse takes overrides
+    as one positional run, so one appended after an option (--cfg job) would be refused.
+    """
+    given = [ov for ov in parsed if ov.key_or_group == "backend" and not ov.is_delete()]
+    detected = None
+    out = list(argv)
+    for ov in given:
+        if ov.is_sweep_override() and type(ov.value()).__name__ == "Glob":
+            continue
+        items = list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [str(ov.value())]
+        if "auto" in items:
+            detected = detected or detect_backend()
+            text = "backend=" + ",".join(detected if i == "auto" else i for i in items)
+            out = [text if a == ov.input_line else a for a in out]
+    if given or _sweep_sets_backend(parsed, roots):
+        return out
+    where = out.index(overrides[-1]) + 1 if overrides and overrides[-1] in out else 0
+    return [*out[:where], f"backend={detect_backend()}", *out[where:]]

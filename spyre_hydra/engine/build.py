@@ -1,7 +1,7 @@
 """Turn a composed `engine_args` dict + backend env into vLLM's real VllmConfig.
 
-The VllmConfig is built exactly the way `vllm serve` builds it
-(EngineArgs(...).create_engine_config()), so platform hooks -- in particular the Spyre
+The VllmConfig is built the way `vllm serve` builds it (its parser's defaults, then
+EngineArgs(...).create_engine_config()), so platform hooks -- in particular the Spyre
 plugin's SpyrePlatform.check_and_update_config -- run and their edits (worker_cls,
 block_size 64, num_gpu_blocks_override, VLLM_DT_* env vars) are visible in the result.
 """
@@ -43,17 +43,19 @@ def validate_engine_args(engine_args: Mapping[str, Any]) -> None:
         hint = f" (did you mean: {', '.join(close)}?)" if close else ""
         parts.append(f"{key!r}{hint}")
     raise EngineArgsError(
-        f"unknown vLLM engine argument(s): {'; '.join(parts)}. "
-        f"Valid names are the fields of vllm.engine.arg_utils.EngineArgs."
-    )
+        f"engine_args: unknown vLLM engine argument(s): {'; '.join(parts)}. "
+        "Valid names are the fields of vllm.engine.arg_utils.EngineArgs (vllm serve's options "
+        "with '_' for '-'). Fix: engine_args.<valid name>=<value>, e.g. "
+        f"engine_args.{difflib.get_close_matches(unknown[0], valid, n=1, cutoff=0)[0]}=...")
 
 
 @contextlib.contextmanager
 def applied_env(env: Mapping[str, str], *, keep: bool = True) -> Iterator[None]:
-    """Set `env` in os.environ; restore the previous values on error (or always when
-    keep=False). Kept on success by default: the engine started later from this config
-    (workers, torch_sendnn) reads the same variables."""
-    saved = {k: os.environ.get(k) for k in env}
+    """Set `env` in os.environ. On error (or always when keep=False) restore the *whole*
+    environment as it was: the Spyre config hook writes VLLM_DT_*, FLEX_*, OMP_NUM_THREADS
+    etc. straight into os.environ, even when it then rejects the config. Kept on success
+    by default: the engine started later from this config reads the same variables."""
+    saved = dict(os.environ)
     os.environ.update({k: str(v) for k, v in env.items()})
     ok = False
     try:
@@ -61,32 +63,57 @@ def applied_env(env: Mapping[str, str], *, keep: bool = True) -> Iterator[None]:
         ok = True
     finally:
         if not (ok and keep):
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 def _warn_if_late(env: Mapping[str, str]) -> None:
     # vLLM resolves its platform (and loads plugins) once per process; VLLM_PLUGINS or
     # the sendnn backend changed after `import vllm` silently has no effect.
-    if "vllm" in sys.modules and any(k.startswith(("VLLM_PLUGINS", "SENDNN_")) for k in env):
-        from vllm.platforms import current_platform  # noqa: F401  (already resolved)
-
+    changed = [
+        k for k, v in env.items()
+        if k.startswith(("VLLM_PLUGINS", "SENDNN_")) and os.environ.get(k) != str(v)
+    ]
+    if "vllm" in sys.modules and changed:
         print(
-            "spyre_hydra: warning: vllm was imported before the backend env was applied; "
+            f"spyre_hydra: warning: vllm was imported before {', '.join(changed)} changed; "
             "platform selection may not reflect it (run the engine in a fresh process)",
             file=sys.stderr,
         )
 
 
+def serve_defaults(model: str) -> dict[str, Any]:
+    """The EngineArgs defaults a platform gives `vllm serve`'s parser (the Spyre plugin sets
+    max_num_batched_tokens=512, chunked prefill and prefix caching, and computes
+    config_format / tokenizer_mode from the checkpoint) -- what a bare EngineArgs(...),
+    vLLM's offline LLM path, would miss. `vllm serve --config <export-serve yaml>` ends with
+    the same values. The platform hook only sees a small parser: vLLM's full one takes
+    ~0.2 s to build and adds nothing here (its other defaults are EngineArgs' own)."""
+    from vllm.engine.arg_utils import EngineArgs
+    from vllm.platforms import current_platform
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
+
+    fields = {f.name for f in dataclasses.fields(EngineArgs)}
+    parser = FlexibleArgumentParser(add_help=False)
+    for name in ("model", "config_format", "tokenizer_mode"):  # the hook's conditional ones
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, default=None)
+    current_platform.pre_register_and_update(parser)
+    namespace = parser.parse_args(["--model", model] if model else [])
+    return {k: v for k, v in vars(namespace).items()
+            if k in fields and k != "model" and v is not None}
+
+
 def build_vllm_config(engine_args: Mapping[str, Any], env: Mapping[str, str] | None = None):
     """Validate `engine_args` against EngineArgs, apply `env`, return a VllmConfig.
 
-    On any failure the environment is restored and the error propagates (unknown keys
-    raise EngineArgsError; vLLM's own validation raises its own errors, wrapped in
-    EngineArgsError when they are argument errors).
+    On any failure os.environ is restored. Unknown keys, bad value types and values
+    vLLM or the platform hook reject (pydantic ValidationError -- a ValueError -- or the
+    hook's AssertionError, e.g. max_num_batched_tokens not a multiple of 64) all raise
+    EngineArgsError chained to vLLM's original exception.
+
+    Not idempotent within one process: the Spyre hook only sets VLLM_DT_MAX_BATCH_TKV_LIMIT
+    when it is unset, so a second build in the same process inherits the first's value.
+    Build each config in a fresh process when comparing configs.
     """
     env = dict(env or {})
     _warn_if_late(env)
@@ -95,10 +122,14 @@ def build_vllm_config(engine_args: Mapping[str, Any], env: Mapping[str, str] | N
         from vllm.engine.arg_utils import EngineArgs
 
         try:
-            args = EngineArgs(**dict(engine_args))
+            args = EngineArgs(**{**serve_defaults(str(engine_args.get("model", ""))),
+                                 **dict(engine_args)})
         except TypeError as e:  # bad value types surface here
             raise EngineArgsError(f"invalid engine_args: {e}") from e
-        return args.create_engine_config()
+        try:
+            return args.create_engine_config()
+        except (ValueError, TypeError, AssertionError) as e:
+            raise EngineArgsError(f"vLLM rejected engine_args: {e}") from e
 
 
 def _platform_name() -> str:
@@ -123,6 +154,8 @@ def summarize_vllm_config(vc) -> dict[str, Any]:
         "max_num_seqs": sc.max_num_seqs,
         "max_num_batched_tokens": sc.max_num_batched_tokens,
         "num_gpu_blocks_override": cc.num_gpu_blocks_override,
+        "enable_chunked_prefill": sc.enable_chunked_prefill,
+        "enable_prefix_caching": cc.enable_prefix_caching,
         "block_size": cc.block_size,
         "worker_cls": worker if isinstance(worker, str) else getattr(worker, "__name__", str(worker)),
         "scheduler_cls": str(sc.scheduler_cls) if getattr(sc, "scheduler_cls", None) else None,

@@ -12,6 +12,13 @@ import time
 from typing import Any, Sequence
 
 
+def run_mode(plan: dict, cfg) -> dict:
+    """spyre-launch's mode=config|generate|serve (see spyre_hydra.engine.modes)."""
+    from .modes import run_mode as _run_mode
+
+    return _run_mode(plan, cfg)
+
+
 def start_engine(vllm_config):
     """Synchronous V1 LLMEngine. In-process core when VLLM_ENABLE_V1_MULTIPROCESSING=0
     (what tests use: no extra engine-core process, faster, debuggable); otherwise vLLM
@@ -63,7 +70,15 @@ def generate(
         params = SamplingParams(max_tokens=max_tokens, temperature=0.0, ignore_eos=ignore_eos)
         t1 = time.perf_counter()
         for i, p in enumerate(prompts):
-            engine.add_request(str(i), p, params)
+            try:
+                engine.add_request(str(i), p, params)
+            except ValueError as e:  # too long for max_model_len (vLLM or the Spyre check)
+                from ..errors import ConfigValidationError, Problem
+
+                raise ConfigValidationError([Problem(
+                    f"prompts[{i}]", f"{p[:40]!r}... with max_tokens={max_tokens}: {e}",
+                    fix="shorten the prompt, lower max_tokens, or pick a runtime with a "
+                        "longer max_model_len")]) from None
         done: dict[str, Any] = {}
         while engine.has_unfinished_requests():
             for out in engine.step():

@@ -3,8 +3,10 @@ for why) and share one tiny-model cache per test session."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +15,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("engine_probe.py")
-# shared/ sits beside the checkout (also in CI's fresh clone); /work/shared as fallback.
-_REFERENCE_DIRS = [
-    Path(p)
-    for p in (
-        os.environ.get("SPYRE_HYDRA_REFERENCE"),
-        REPO.parent / "shared" / "reference",
-        "/work/shared/reference",
-    )
-    if p
-]
-_GRANITE_8B_REL = Path("hf_configs/ibm-granite/granite-3.3-8b-instruct")
+# Checked-in copy of /work/shared/reference/hf_configs/ibm-granite/granite-3.3-8b-instruct.
+GRANITE_8B_CONFIG = (REPO / "tests" / "data" / "hf_configs" / "ibm-granite"
+                     / "granite-3.3-8b-instruct" / "config.json")
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
@@ -54,6 +48,12 @@ def run_probe(spec: dict, *, timeout: float = 300, **extra_env: str) -> dict:
 
 
 @pytest.fixture(scope="session")
+def probe_env():
+    """subprocess_env: this env plus the checkout on PYTHONPATH and quiet vLLM logging."""
+    return subprocess_env
+
+
+@pytest.fixture(scope="session")
 def probe():
     """The run_probe function, as a fixture so test modules need not import conftest."""
     return run_probe
@@ -67,15 +67,54 @@ def tiny_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_granite(tiny_cache) -> Path:
-    pytest.importorskip("transformers")
-    from spyre_hydra.engine.tiny_model import ensure_tiny_model
-
-    return ensure_tiny_model("granite", cache_dir=tiny_cache)
+    """The tiny Granite in the session cache, built in a child process: importing torch here
+    would change this process's os.environ (TORCHINDUCTOR_CACHE_DIR, ...)."""
+    if importlib.util.find_spec("transformers") is None:
+        pytest.skip("needs transformers (the engine venv)")
+    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.engine.tiny_model", "granite"],
+                          env=subprocess_env(SPYRE_HYDRA_CACHE=str(tiny_cache)),
+                          capture_output=True, text=True, check=True)
+    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")
-def granite_8b_config_dir() -> Path:
-    for ref in _REFERENCE_DIRS:
-        if (ref / _GRANITE_8B_REL / "config.json").is_file():
-            return ref / _GRANITE_8B_REL
-    pytest.skip(f"granite-3.3-8b-instruct config.json not found under {_REFERENCE_DIRS}")
+def granite_8b_config_dir(tmp_path_factory) -> Path:
+    """A config-only granite-3.3-8b-instruct checkpoint (config.json alone) in a tmp dir."""
+    path = tmp_path_factory.mktemp("granite-3.3-8b-instruct")
+    shutil.copy(GRANITE_8B_CONFIG, path / "config.json")
+    return path
+
+
+def launch_command(prog: str = "spyre-launch") -> list[str]:
+    """The console script next to this interpreter (the engine venv's), else `python -m`."""
+    script = Path(sys.executable).parent / prog
+    if script.is_file():
+        return [str(script)]
+    module = {"spyre-launch": "spyre_hydra.launch", "spyre-hydra": "spyre_hydra.cli"}[prog]
+    return [sys.executable, "-m", module]
+
+
+def _launcher(cwd: Path, cache: Path):
+    def run(*args: str, prog: str = "spyre-launch", timeout: float = 300,
+            **extra_env: str) -> subprocess.CompletedProcess:
+        cwd.mkdir(exist_ok=True)
+        env = subprocess_env(SPYRE_HYDRA_CACHE=str(cache), **extra_env)
+        for key in ("MASTER_PORT", "SENDNN_INFERENCE_MODEL_CONFIG_FILE"):  # per launch
+            env.pop(key, None)
+        return subprocess.run([*launch_command(prog), *args], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture
+def launch(tmp_path, tiny_cache):
+    """Run `spyre-launch ARGS` (or another console script) in a fresh process, in an empty
+    working dir, with the session's tiny-model cache; returns the CompletedProcess."""
+    return _launcher(tmp_path / "cwd", tiny_cache)
+
+
+@pytest.fixture(scope="module")
+def module_launch(tmp_path_factory, tiny_cache):
+    """`launch` for module-scoped fixtures (one run shared by several tests)."""
+    return _launcher(tmp_path_factory.mktemp("cwd"), tiny_cache)

@@ -67,3 +67,52 @@ def test_backend_env_eager_and_sendnn():
 def test_backend_env_unknown():
     with pytest.raises(ValueError):
         backend.backend_env("cuda")
+
+
+def test_backend_env_reads_the_conf_file(tmp_path):
+    (tmp_path / "backend").mkdir()
+    (tmp_path / "backend" / "eager.yaml").write_text(
+        "name: eager\nenv: {SENDNN_INFERENCE_DYNAMO_BACKEND: eager, MY_FLAG: '7'}\n")
+    env = backend.backend_env("eager", port=29512, conf_dir=tmp_path)
+    assert env == {"SENDNN_INFERENCE_DYNAMO_BACKEND": "eager", "MY_FLAG": "7",
+                   "MASTER_PORT": "29512"}
+    assert backend.backend_conf("cpu")["engine_args"] == {"enforce_eager": True}
+
+
+def _resolve(argv, monkeypatch, detected="eager"):
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from spyre_hydra.paths import shipped_conf_dir
+
+    monkeypatch.setattr(backend, "detect_backend", lambda: detected)
+    args, _ = get_args_parser().parse_known_args(argv)
+    parsed = OverridesParser.create().parse_overrides(args.overrides)
+    return backend.resolve_auto_backend(argv, parsed, args.overrides, [shipped_conf_dir()])
+
+
+@pytest.mark.parametrize("argv,expected", [
+    ([], ["backend=eager"]),
+    (["--info"], ["backend=eager", "--info"]),  # never after an option taking a value
+    (["model=granite_8b", "--cfg", "job"], ["model=granite_8b", "backend=eager", "--cfg", "job"]),
+    (["-m", "device=tp1,tp4"], ["-m", "device=tp1,tp4", "backend=eager"]),
+    (["backend=auto", "mode=plan"], ["backend=eager", "mode=plan"]),
+    (["-m", "backend=auto,cpu"], ["-m", "backend=eager,cpu"]),
+    (["backend=cpu"], ["backend=cpu"]),
+    # the sweep file names the backend in its params: argv would silently override it
+    (["-m", "+sweep=tiny_static"], ["-m", "+sweep=tiny_static"]),
+])
+def test_resolve_auto_backend(monkeypatch, argv, expected):
+    assert _resolve(argv, monkeypatch) == expected
+
+
+def test_launch_plan_shows_the_detected_backend(h, tmp_path):
+    import json
+
+    proc = h.run_cli(["model=granite_8b", "device=tp4", "mode=plan"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["backend"] == backend.detect_backend()
+    static = backend.backend_conf(plan["backend"])["env"]
+    assert {k: str(v) for k, v in static.items()}.items() <= plan["env"].items()
+    assert "MASTER_PORT" not in plan["env"]  # picked per launch, not part of the plan

@@ -1,0 +1,242 @@
+"""mode=config|generate|serve: from a launch plan to vLLM's VllmConfig, checked, then run.
+
+The plan (spyre_hydra.plan.build_plan) is a promise about the engine; run_mode builds the
+real VllmConfig from it with vLLM's own EngineArgs, runs the catalog's configurator on that
+object exactly as the plan did, and refuses to start when any promised value differs.
+Env vars are applied before vllm is imported, because vLLM resolves its platform (and the
+Spyre plugin reads its env) at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import (ConfigValidationError, EngineArgsError, PlanMismatchError, PlatformError,
+                      Problem)
+from .backend import backend_conf, detect_backend, dynamic_env, model_config_file
+
+#: Plan engine args that mean "vLLM's (or the plugin's) default" when None.
+_DEFAULT_WHEN_NONE = ("num_gpu_blocks_override", "max_num_batched_tokens")
+MODEL_CONFIG_ENV = "SENDNN_INFERENCE_MODEL_CONFIG_FILE"
+
+
+def backend_name(plan: dict) -> str:
+    """The plan's backend; `auto` (a sweep whose params name no backend) is detected here."""
+    return detect_backend() if plan["backend"] == "auto" else plan["backend"]
+
+
+def launch_env(plan: dict, mode: str, conf_dir=None, environ=None) -> dict[str, str]:
+    """Every variable this launch sets (only where unset): the plan's env, then per-launch
+    bits -- MASTER_PORT, the exported catalog for the plugin, logging on stderr."""
+    environ = os.environ if environ is None else environ
+    name = backend_name(plan)
+    env = {k: str(v) for k, v in plan["env"].items()}
+    if plan["backend"] == "auto":
+        env = {**{k: str(v) for k, v in backend_conf(name, conf_dir)["env"].items()}, **env}
+    env.update(dynamic_env(name, environ))
+    if name != "cpu" and MODEL_CONFIG_ENV not in environ:
+        env[MODEL_CONFIG_ENV] = str(model_config_file(plan["sendnn_version"], conf_dir))
+    env["VLLM_LOGGING_STREAM"] = "ext://sys.stderr"  # stdout carries the result only
+    if mode == "generate":  # engine core in this process: no IPC, ~0.5 s faster to start
+        env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+    return {k: v for k, v in env.items() if k not in environ}
+
+
+def resolve_engine_args(plan: dict, conf_dir=None) -> dict[str, Any]:
+    """The plan's engine args ready for EngineArgs: builtin:<tiny> built and cached, None
+    defaults dropped, served under the catalog name when loaded from a path."""
+    args = {k: v for k, v in plan["engine_args"].items()
+            if not (v is None and k in _DEFAULT_WHEN_NONE)}
+    if plan["backend"] == "auto":
+        for key, value in backend_conf(backend_name(plan), conf_dir)["engine_args"].items():
+            args.setdefault(key, value)
+    model = str(args["model"])
+    if model.startswith("builtin:"):
+        args["model"] = str(_builtin_checkpoint(model))
+    if args["model"] != plan["model"]:
+        args.setdefault("served_model_name", plan["model"])
+    return args
+
+
+def _builtin_checkpoint(model: str) -> Path:
+    """builtin:tiny_<kind> -> its cached directory, built on first use in a child process:
+    torch/OpenMP threads started here would hang the engine-core process vLLM forks."""
+    import subprocess
+
+    from .tiny_model import KINDS, cache_root, is_valid
+
+    kind = model.split(":", 1)[1].removeprefix("tiny_")
+    if kind not in KINDS:
+        raise EngineArgsError(f"model {model!r}: no such builtin checkpoint. Valid: "
+                              f"{', '.join('builtin:tiny_' + k for k in KINDS)}. Fix: "
+                              "model.path=builtin:tiny_granite or a checkpoint directory.")
+    target = cache_root() / f"tiny-{kind}"
+    if not is_valid(target, kind):
+        proc = subprocess.run([sys.executable, "-m", "spyre_hydra.engine.tiny_model", kind],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:  # e.g. transformers missing outside the engine venv
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise EngineArgsError(f"model {model!r} could not be built in {target}: {last}. "
+                                  "Fix: run in the engine venv (bash launch/setup_engine.sh).")
+    return target
+
+
+def check_registry(plan: dict, vc, strict: bool, conf_dir=None):
+    """Run the catalog's configurator on the real VllmConfig, as the plan did; returns its
+    summary (None when the runtime is unsupported and strict is off, as in the plan)."""
+    from ..registry import get_model_registry
+
+    registry = get_model_registry(conf_dir)
+    hf = vc.model_config.hf_config
+    matches = [e.name for e in registry.match_hf_config(hf)]
+    if plan["model"] not in matches:
+        raise PlanMismatchError(
+            "model", plan["model"], matches[0] if matches else None,
+            f"the checkpoint's config.json (model_type={getattr(hf, 'model_type', None)!r}) "
+            f"{'matches ' + matches[0] if matches else 'matches no catalog entry'}; point "
+            f"model.path at a checkpoint of {plan['option']}, or use model=auto model_path=DIR "
+            "to pick the entry from the checkpoint.")
+    configurator = registry.get_configurator_for_runtime(
+        vc, plan["warmup_shapes"] or None, sendnn_version=plan["sendnn_version"], strict=strict)
+    if configurator is None:
+        return None
+    if configurator.model_name != plan["model"]:  # a tie the catalog breaks the other way
+        raise PlanMismatchError("model", plan["model"], configurator.model_name,
+                                "give the intended entry a higher priority (spyre-hydra check).")
+    return configurator.configure(vc)
+
+
+def check_env(plan: dict, environ=None) -> None:
+    """Raise PlanMismatchError when a variable the plan promised has another value (a user
+    export of a backend variable, say): checked before vllm is imported."""
+    environ = os.environ if environ is None else environ
+    for key, promised in plan["env"].items():
+        if environ.get(key) != str(promised):
+            raise PlanMismatchError(f"env.{key}", str(promised), environ.get(key),
+                                    f"unset {key} (or export {key}={promised}) and rerun.")
+
+
+def check_promises(plan: dict, vc, environ=None) -> None:
+    """Raise PlanMismatchError on the first value the VllmConfig or env does not keep."""
+    ea = plan["engine_args"]
+    found = [("tensor_parallel_size", plan["tp_size"], vc.parallel_config.tensor_parallel_size),
+             ("world_size", plan["tp_size"], vc.parallel_config.world_size),
+             ("max_model_len", ea["max_model_len"], vc.model_config.max_model_len),
+             ("max_num_seqs", ea["max_num_seqs"], vc.scheduler_config.max_num_seqs)]
+    if ea.get("num_gpu_blocks_override") is not None:
+        found.append(("num_gpu_blocks_override", ea["num_gpu_blocks_override"],
+                      vc.cache_config.num_gpu_blocks_override))
+    if ea.get("max_num_batched_tokens") is not None:
+        found.append(("max_num_batched_tokens", ea["max_num_batched_tokens"],
+                      vc.scheduler_config.max_num_batched_tokens))
+    for key, promised, actual in found:
+        if promised != actual:
+            raise PlanMismatchError(f"engine_args.{key}", promised, actual,
+                                    "the platform changed it; pick a supported layout "
+                                    "(spyre-hydra list) or set the value it needs.")
+    check_env(plan, environ)  # again: the platform hook writes os.environ too
+
+
+def _conf_dir():
+    """The user's --config-dir of this Hydra run (None: the shipped tree, or no Hydra)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return None
+        from ..paths import shipped_conf_dir
+
+        shipped = shipped_conf_dir()
+        for src in HydraConfig.get().runtime.config_sources:
+            path = Path(src.path.replace("file://", ""))
+            if src.schema == "file" and src.provider in ("main", "command-line") and (
+                    path.resolve() != shipped.resolve()):
+                return path
+    except (ImportError, ValueError):
+        pass
+    return None
+
+
+def _prompts(cfg) -> list[str]:
+    """cfg.prompts_file (one prompt per line) or else cfg.prompts; never empty."""
+    path, key = cfg.get("prompts_file"), "prompts"
+    if path:
+        key = "prompts_file"
+        try:
+            prompts = [x for x in Path(path).read_text(encoding="utf-8").splitlines() if x.strip()]
+        except OSError as exc:
+            raise ConfigValidationError([Problem(key, f"{path!r}: {exc.strerror}.", fix=(
+                "prompts_file=<a text file, one prompt per line>"))]) from None
+    else:
+        prompts = [str(p) for p in (cfg.get("prompts") or [])]
+    if not prompts:
+        raise ConfigValidationError([Problem(key, "no prompt to generate from.", fix=(
+            "'prompts=[Hello, my name is]' or prompts_file=FILE with one prompt per line"))])
+    return prompts
+
+
+def run_mode(plan: dict, cfg) -> dict[str, Any]:
+    """Build, check and run the plan's VllmConfig for mode config, generate or serve."""
+    from .build import applied_env
+
+    mode, conf_dir, timings, out = plan["mode"], _conf_dir(), {}, sys.stdout
+    if mode != "config" and backend_name(plan) == "sendnn" and detect_backend() != "sendnn":
+        raise PlatformError(f"backend=sendnn with mode={mode} needs a Spyre card and "
+                            "torch_sendnn, which is not installed here. Fix: backend=eager "
+                            "(the Spyre plugin on CPU), or mode=config to build the config only.")
+    t0 = time.perf_counter()
+    # The plugin and FMS print banners with print(); stdout is kept for the result (JSON
+    # for mode=config) by sending everything else to stderr.
+    with contextlib.redirect_stdout(sys.stderr), applied_env(
+            launch_env(plan, mode, conf_dir), keep=False):
+        from ..configurator import strict_from_env
+
+        check_env(plan)
+        engine_args = resolve_engine_args(plan, conf_dir)
+        t1 = time.perf_counter()
+        # Hydra/OmegaConf's objects stay alive for the whole run: freezing them keeps the
+        # collector from rescanning them during vLLM's allocation-heavy imports.
+        gc.freeze()
+        import vllm  # noqa: F401  (after the env: platform plugins load at import)
+
+        timings["import_vllm_s"] = round(time.perf_counter() - t1, 3)
+        from .build import build_vllm_config, summarize_vllm_config
+
+        vc = build_vllm_config(engine_args)
+        summary = check_registry(plan, vc, bool(cfg.get("strict")) or strict_from_env(),
+                                 conf_dir)
+        check_promises(plan, vc)
+        timings["config_s"] = round(time.perf_counter() - t0, 3)
+        result: dict[str, Any] = {"mode": mode, "backend": backend_name(plan),
+                                  "summary": summarize_vllm_config(vc), "timings": timings,
+                                  "registry": summary.format_log_message() if summary else None}
+        if mode == "config":
+            print(json.dumps(result["summary"], indent=2), file=out, flush=True)
+        elif mode == "generate":
+            result["completions"] = _generate(vc, cfg, timings, out)
+        elif mode == "serve":
+            from .run import serve
+
+            serve(vc, str(cfg.serve.host), int(cfg.serve.port))
+            result["stopped"] = True
+    timings["total_s"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def _generate(vc, cfg, timings: dict, out) -> list[dict]:
+    from .run import generate
+
+    rows = generate(vc, _prompts(cfg), int(cfg.get("max_tokens") or 16))
+    for key in ("engine_start_s", "generate_s", "tokens_per_s"):
+        timings[key] = rows[0][key] if rows else None
+    for row in rows:
+        print(f"Prompt: {row['prompt']!r}\nOutput: {row['text']!r}", file=out, flush=True)
+    print(" ".join(f"{k}={v}" for k, v in timings.items()), file=out, flush=True)
+    return [{k: r[k] for k in ("prompt", "text", "token_ids", "finish_reason")} for r in rows]
