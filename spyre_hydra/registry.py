@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any

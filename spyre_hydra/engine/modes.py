@@ -236,6 +236,10 @@ def _generate(vc, cfg, timings: dict, out) -> list[dict]:
     rows = generate(vc, _prompts(cfg), int(cfg.get("max_tokens") or 16))
     for key in ("engine_start_s", "generate_s", "tokens_per_s"):
         timings[key] = rows[0][key] if rows else None
+    if str(cfg.model.get("path") or "").startswith("builtin:"):
+        # Say so, or a first-time user reads the noise as a broken install.
+        print("(tiny random-weight model: the completions are noise; the path and timings are "
+              "what counts)", file=out, flush=True)
     for row in rows:
         print(f"Prompt: {row['prompt']!r}\nOutput: {row['text']!r}", file=out, flush=True)
     print(" ".join(f"{k}={v}" for k, v in timings.items()), file=out, flush=True)

@@ -1,0 +1,174 @@
+"""Pre-flight of `spyre-launch`: the command line checked before Hydra sees it.
+
+Hydra's own messages carry its search path and, for errors raised later, a stack trace.
+Here the command line is read with Hydra's own parsers; unknown group options and keys are
+refused with one readable paragraph, and `model=auto model_path=DIR` / `backend=auto` are
+turned into the concrete options they pick.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .errors import UnknownOptionError
+from .paths import GROUPS, group_options, search_path, shipped_conf_dir
+
+PROG = "spyre-launch"
+
+
+def _check_group_value(group: str, value: str, options: list[str], override: str) -> None:
+    if value in options:
+        return
+    import difflib
+
+    hint = difflib.get_close_matches(value, options, n=1)
+    extra = ""
+    if group == "sendnn_version":
+        extra = f" Any version also works as sendnn_version.version={value}."
+    raise UnknownOptionError(
+        f"{override!r}: {group} has no option {value!r}." +
+        (f" Did you mean {hint[0]!r}?" if hint else "") +
+        f" Valid options: {', '.join(options)}.{extra} Fix: "
+        + (f"{group}={hint[0]}" if hint else f"pick one of the valid options ({group}=<option>)")
+        + "; `spyre-hydra list` shows the models.")
+
+
+def preflight(argv: list[str]) -> list[str]:
+    """Check group options in argv, expand model=auto and resolve backend=auto; returns the
+    argv to give Hydra."""
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    args, _ = get_args_parser().parse_known_args(argv)
+    roots = search_path(args.config_dir) if args.config_dir else [shipped_conf_dir()]
+    try:
+        parsed = OverridesParser.create().parse_overrides(args.overrides)
+    except OverrideParseException as exc:
+        raise UnknownOptionError(f"cannot parse the command line: {str(exc).splitlines()[0]} "
+                                 "Fix: quote values with spaces or brackets, e.g. "
+                                 "'runtime.warmup_shapes=[[2048,1024,16]]'.") from None
+    _check_yaml(roots)
+    _check_output_dirs(parsed)
+    rewrites: dict[str, list[str]] = _check_keys(parsed)
+    model_path = next((o.value() for o in parsed if o.key_or_group == "model_path"
+                       and not o.is_sweep_override()), None)
+    for ov in parsed:
+        group = ov.key_or_group
+        if group not in GROUPS or ov.is_delete():
+            continue
+        options = group_options(group, roots)
+        text = ov.input_line
+        if ov.is_sweep_override():
+            value = ov.value()
+            if type(value).__name__ == "Glob":
+                if not value.filter(options):
+                    raise UnknownOptionError(f"{text!r}: the glob matches no {group} option. "
+                                             f"Valid options: {', '.join(options)}. Fix: widen "
+                                             f"the glob or list options ({group}=a,b).")
+                continue
+            for item in ov.sweep_string_iterator():
+                _check_group_value(group, item, options, text)
+            continue
+        value = str(ov.value())
+        _check_group_value(group, value, options, text)
+        if group == "model" and value == "auto":
+            rewrites[text] = _expand_auto(model_path, args.config_dir)
+    out = []
+    for item in argv:
+        out += rewrites.get(item, [item])
+    from .engine.backend import resolve_auto_backend  # metadata only: never imports torch
+
+    return resolve_auto_backend(out, parsed, [o for a in args.overrides
+                                              for o in rewrites.get(a, [a])], roots)
+
+
+def _check_keys(parsed) -> dict[str, list[str]]:
+    """Refuse unknown top-level keys with the valid ones; let engine_args.<k>= through.
+
+    Hydra would say "Key 'mdoe' is not in struct" with a stack trace. engine_args is a free
+    mapping of vLLM EngineArgs fields (checked against EngineArgs when the engine is built),
+    so `engine_args.x=1` is rewritten to Hydra's add-or-override form `++engine_args.x=1`.
+    """
+    import dataclasses
+    import difflib
+
+    from .schema import LaunchConfig
+
+    valid = [f.name for f in dataclasses.fields(LaunchConfig)]
+    rewrites: dict[str, list[str]] = {}
+    for ov in parsed:
+        key = ov.key_or_group
+        root = key.split(".")[0].split("[")[0]
+        if ov.is_delete() or root.split("/")[0] == "hydra" or key in GROUPS or ov.package:
+            continue
+        if root not in valid:
+            hint = difflib.get_close_matches(root, valid, n=1)
+            raise UnknownOptionError(
+                f"{ov.input_line!r}: unknown key {root!r}." +
+                (f" Did you mean {hint[0]!r}?" if hint else "") +
+                f" Valid top-level keys: {', '.join(valid)}. Fix: " +
+                (f"{ov.input_line.replace(root, hint[0], 1)}" if hint else
+                 "check the key (spyre-launch --cfg job shows the tree)") + ".")
+        if root == "engine_args" and key != root and not ov.input_line.startswith("+"):
+            rewrites[ov.input_line] = ["++" + ov.input_line]
+    return rewrites
+
+
+def _check_yaml(roots: list[Path]) -> None:
+    """Hydra reports a YAML syntax error as a stack trace; name the file and line instead."""
+    from .catalog import _read_yaml
+
+    for root in roots:
+        for path in sorted(root.rglob("*.yaml")):
+            _read_yaml(path)
+
+
+def _check_output_dirs(parsed) -> None:
+    """An output dir that can't be created fails here, before Hydra makes a traceback of it."""
+    import os
+
+    from .errors import ConfigValidationError, Problem
+
+    for ov in parsed:
+        if ov.key_or_group not in ("hydra.run.dir", "hydra.sweep.dir") or ov.is_sweep_override():
+            continue
+        value = str(ov.value())
+        if "${" in value:
+            continue
+        parent = Path(value).absolute()
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            raise ConfigValidationError([Problem(
+                ov.key_or_group, f"{value!r} cannot be created: {str(parent)!r} is not a "
+                "writable directory.", f"command line {ov.input_line!r}",
+                f"choose a writable directory, e.g. {ov.key_or_group}=./outputs")])
+
+
+def _expand_auto(model_path, conf_dir) -> list[str]:
+    from .hfconfig import read_hf_config
+    from .registry import get_model_registry
+
+    if not model_path:
+        raise UnknownOptionError("model=auto needs model_path=DIR (a checkpoint directory with "
+                                 "config.json). Fix: add model_path=/path/to/checkpoint.")
+    hf_config = read_hf_config(model_path)
+    registry = get_model_registry(conf_dir)
+    matches = registry.match_hf_config(hf_config)
+    if not matches:
+        raise UnknownOptionError(
+            f"model=auto: no catalog pattern matches {model_path}/config.json (model_type="
+            f"{hf_config.get('model_type')!r}). Fix: pick model=<option> yourself, or add a "
+            "model file (README: adding a model).")
+    best = matches[0]
+    ties = [m.option for m in matches[1:] if m.architecture == best.architecture]
+    if ties:
+        print(f"{PROG}: model=auto is ambiguous: {model_path} matches {best.option} and "
+              f"{', '.join(ties)} equally; using {best.option} (priority, then catalog order). "
+              f"Pass model={best.option} to silence this.", file=sys.stderr)
+    elif len(matches) > 1:
+        print(f"{PROG}: model=auto picked {best.option} (most specific of "
+              f"{', '.join(m.option for m in matches)}).", file=sys.stderr)
+    return [f"model={best.option}", f"model.path={Path(model_path).resolve()}"]
