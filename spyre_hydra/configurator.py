@@ -23,7 +23,13 @@ STRICT_ENV = "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"
 def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
     """True when SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG is set to a true value."""
     value = (environ if environ is not None else os.environ).get(STRICT_ENV, "")
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    text = value.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    raise ConfigConflictError(f"{STRICT_ENV}={value!r} is not a boolean. Valid: 1, true, yes, "
+                              f"on / 0, false, no, off. Fix: export {STRICT_ENV}=1 (or unset it).")
 
 
 @dataclass

@@ -10,12 +10,21 @@ def normalize_shapes(shapes) -> list[tuple[int, int, int]]:
     """[prompt_len, new_tokens, batch_size] from 3-item sequences or mappings."""
     out = []
     for shape in shapes or []:
-        if isinstance(shape, Mapping):
-            out.append((int(shape["prompt_len"]), int(shape.get("new_tokens", 0)),
-                        int(shape["batch_size"])))
-        else:
-            prompt, new, batch = shape
-            out.append((int(prompt), int(new), int(batch)))
+        try:
+            if isinstance(shape, Mapping):
+                triple = (shape["prompt_len"], shape.get("new_tokens", 0), shape["batch_size"])
+            else:
+                prompt, new, batch = shape
+                triple = (prompt, new, batch)
+            out.append(tuple(int(x) for x in triple))
+        except (KeyError, TypeError, ValueError):
+            from .errors import ConfigValidationError, Problem
+
+            raise ConfigValidationError([Problem(
+                "warmup_shapes", f"{shape!r} is not a warmup shape.", "",
+                "give [prompt_len, new_tokens, batch_size] or {prompt_len, new_tokens, "
+                "batch_size} (new_tokens may be left out: 0); the plugin's 2-item "
+                "(prompt_len, batch_size) form is [prompt_len, 0, batch_size] here")]) from None
     return out
 
 

@@ -32,11 +32,19 @@ def plan_from_config(cfg, hc) -> dict:
     """Build the plan of a composed tree, reading choices and sources from its Hydra node."""
     from .plan import build_plan
 
+    from .paths import find_config
+
     choices = dict(hc.runtime.choices)
-    files = {g: f"conf/{g}/{choices[g]}.yaml" for g in GROUPS if choices.get(g)}
+    # Every file root Hydra searched: the user's conf dir (our search-path plugin or
+    # --config-dir) as well as the shipped tree, so a user's device/tp8.yaml is valid too.
     roots = [Path(s.path.replace("file://", "")) for s in hc.runtime.config_sources
-             if s.provider in ("main", "command-line") and s.schema == "file"]
-    devices = tuple(group_options("device", roots or [shipped_conf_dir()]))
+             if s.schema == "file"] or [shipped_conf_dir()]
+    files = {}
+    for group in GROUPS:
+        if choices.get(group):
+            found = find_config(f"{group}/{choices[group]}", roots)
+            files[group] = str(found) if found else f"conf/{group}/{choices[group]}.yaml"
+    devices = tuple(group_options("device", roots))
     return build_plan(cfg, choices.get("model"), list(hc.overrides.task), files,
                       devices=devices)
 

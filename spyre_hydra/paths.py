@@ -39,6 +39,11 @@ def search_path(conf_dir: str | os.PathLike | None = None) -> list[Path]:
     if conf_dir is None:
         return [shipped]
     user = Path(conf_dir).resolve()
+    if not user.is_dir():
+        from .errors import UnknownOptionError
+
+        raise UnknownOptionError(f"conf dir {str(conf_dir)!r} is not a directory. Fix: pass a "
+                                 "conf tree (e.g. the output of `spyre-hydra import-legacy`).")
     return [user] if user == shipped else [user, shipped]
 
 

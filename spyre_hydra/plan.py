@@ -30,7 +30,11 @@ ENGINE_KEYS = ("model", "tensor_parallel_size", "max_model_len", "max_num_seqs",
 
 def make_sources(option_files: Mapping[str, str], overrides: list[str]):
     """key -> where its value came from: a command-line override, else its group's file."""
+    from .paths import GROUPS
+
+    # Choosing an option (model=granite_8b) is not where its values come from: its file is.
     parsed = [(o.split("=", 1)[0].lstrip("+~"), o) for o in overrides if "=" in o]
+    parsed = [(name, o) for name, o in parsed if name not in GROUPS]
     parsed.sort(key=lambda item: -len(item[0]))  # runtime.warmup_shapes=... before runtime=...
 
     def source(key: str) -> str:
@@ -54,9 +58,12 @@ def _runtime_problems(tree: Mapping, source) -> list[Problem]:
         for key in ("max_model_len", "max_num_seqs"):
             val = rt.get(key)
             if val is None:
+                static_only = not tree["model"].get("continuous_batching_configs")
                 problems.append(Problem(f"runtime.{key}", f"has no default: {tree['model']['hf_id']}"
                                         f" has no continuous-batching entry at tp"
                                         f"{tree['device']['tp_size']}.", source(f"runtime.{key}"),
+                                        "runtime=static (this model is static-batching only)"
+                                        if static_only else
                                         f"pick another device, or set runtime.{key}=<int>"))
             elif val <= 0:
                 problems.append(Problem(f"runtime.{key}", f"{val} must be a positive integer.",
@@ -86,6 +93,23 @@ def _runtime_problems(tree: Mapping, source) -> list[Problem]:
         problems.append(Problem("serve.port", f"{tree['serve']['port']} is not a TCP port "
                                 "(1-65535).", source("serve.port"), "serve.port=8000"))
     return problems
+
+
+#: engine_args keys the composed tree owns: setting them there would bypass the catalog
+#: check (the plan would call a layout supported that the engine then runs differently).
+RESERVED = {"model": "model.path=/path/to/checkpoint",
+            "tensor_parallel_size": "device=tp4",
+            "max_model_len": "runtime.max_model_len=<int>",
+            "max_num_seqs": "runtime.max_num_seqs=<int>"}
+
+
+def _check_reserved(engine_args: Mapping, source) -> None:
+    problems = [Problem(f"engine_args.{k}", f"{engine_args[k]!r}: {k} comes from the composed "
+                        "tree, where the catalog checks it, not from engine_args.",
+                        source(f"engine_args.{k}"), f"drop it and use {fix}")
+                for k, fix in RESERVED.items() if k in engine_args]
+    if problems:
+        raise ConfigValidationError(problems)
 
 
 def _with_supported(problem: Problem, tree: Mapping) -> Problem:
@@ -126,19 +150,25 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
                             else cfg[k], k, problems, source) for k in cfg if k != "hydra"}
     else:
         tree = {k: v for k, v in cfg.items() if k != "hydra"}
-    if problems:
-        raise ConfigValidationError(problems)
+    unresolved = problems
     try:
         validate_tree(tree, source, devices)
-        problems = _runtime_problems(tree, source)
+        problems = [] if unresolved else _runtime_problems(tree, source)
     except ConfigValidationError as error:
         problems = error.problems
+    if unresolved:
+        # A `selected.*` value fails to resolve because of a bad model entry: the entry's
+        # own problem (naming its file) says it better than the interpolation does.
+        model_broken = any(p.key.startswith("model") for p in problems)
+        problems += [p for p in unresolved
+                     if not (model_broken and p.key.startswith("selected."))]
     if problems:
         raise ConfigValidationError([_with_supported(p, tree) for p in problems])
     strict = bool(tree["strict"]) or strict_from_env(environ)
     warnings = [w for w in [check_platform(tree)] if w]
     model, rt, tp = tree["model"], tree["runtime"], tree["device"]["tp_size"]
     entry = ModelEntry.from_tree(model, option)
+    _check_reserved(tree["engine_args"], source)
     # The backend's engine args (cpu: enforce_eager) first, so the user's engine_args win.
     user = {**(tree["backend"].get("engine_args") or {}), **tree["engine_args"]}
     if rt["name"] == "cb":
@@ -170,8 +200,7 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
     settings = DeviceSettings(dict(sel.get("env") or {}), sel.get("num_gpu_blocks_override"),
                               sel.get("max_num_batched_tokens"))
     engine_args = {"model": model.get("path") or model["hf_id"], "tensor_parallel_size": tp,
-                   "max_model_len": user.get("max_model_len", mml),
-                   "max_num_seqs": user.get("max_num_seqs", mns),
+                   "max_model_len": mml, "max_num_seqs": mns,
                    "num_gpu_blocks_override": user.get("num_gpu_blocks_override",
                                                        settings.num_gpu_blocks_override),
                    "max_num_batched_tokens": user.get("max_num_batched_tokens",
@@ -184,8 +213,8 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
     configurator = DefaultConfigurator(entry.name, {tp: settings}, strict)
     summary = configurator.preview(fake, environ)
     configurator.check(summary)
-    env = {k: str(v) for k, v in (tree["backend"].get("env") or {}).items()}
-    env.update({k: str(v.applied) for k, v in summary.env_vars.items()})
+    backend_env = {k: str(v) for k, v in (tree["backend"].get("env") or {}).items()}
+    env = {k: str(v.applied) for k, v in summary.env_vars.items()}
     if shapes and all(n == 0 for _, n, _ in shapes):  # no new tokens: a pooling model,
         # which the plugin compiles for these shapes (it ignores them for decoders).
         for key, col in (("PROMPT_LENS", 0), ("BATCH_SIZES", 2)):
@@ -195,7 +224,8 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         "model": entry.name, "option": entry.option, "tp_size": tp,
         "sendnn_version": str(tree["sendnn_version"]["version"]),
         "runtime": rt["name"], "mode": tree["mode"], "backend": tree["backend"]["name"],
-        "engine_args": engine_args, "env": env, "warmup_shapes": shapes,
+        "engine_args": engine_args, "env": env, "backend_env": backend_env,
+        "warmup_shapes": shapes,
         "supported": supported, "summary": summary.format_log_message(),
         "conflicts": summary.conflicts(), "warnings": warnings,
     }

@@ -52,8 +52,16 @@ def preflight(argv: list[str]) -> list[str]:
     _check_yaml(roots)
     _check_output_dirs(parsed)
     rewrites: dict[str, list[str]] = _check_keys(parsed)
+    rewrites.update(_quote_versions(parsed))
     model_path = next((o.value() for o in parsed if o.key_or_group == "model_path"
                        and not o.is_sweep_override()), None)
+    chosen_model = next((str(o.value()) for o in parsed if o.key_or_group == "model"
+                         and not o.is_sweep_override()), None)
+    if model_path is not None and chosen_model != "auto":
+        raise UnknownOptionError(
+            f"model_path={model_path!r} is only read with model=auto. Fix: model=auto "
+            f"model_path={model_path} to pick the model from its config.json, or "
+            f"model.path={model_path} to load that checkpoint as the chosen model.")
     for ov in parsed:
         group = ov.key_or_group
         if group not in GROUPS or ov.is_delete():
@@ -75,6 +83,7 @@ def preflight(argv: list[str]) -> list[str]:
         _check_group_value(group, value, options, text)
         if group == "model" and value == "auto":
             rewrites[text] = _expand_auto(model_path, args.config_dir)
+    _check_sweep_flags(parsed, bool(args.multirun))
     out = []
     for item in argv:
         out += rewrites.get(item, [item])
@@ -82,6 +91,32 @@ def preflight(argv: list[str]) -> list[str]:
 
     return resolve_auto_backend(out, parsed, [o for a in args.overrides
                                               for o in rewrites.get(a, [a])], roots)
+
+
+def _check_sweep_flags(parsed, multirun: bool) -> None:
+    """A sweep value or a named sweep without -m would be refused by Hydra with a trace, or
+    (for +sweep=) silently run one default job."""
+    if multirun:
+        return
+    for ov in parsed:
+        if ov.is_sweep_override():
+            raise UnknownOptionError(f"{ov.input_line!r} sweeps several values. Fix: add -m "
+                                     f"(spyre-launch -m ... {ov.input_line}) or give one value.")
+        if ov.key_or_group == "sweep" and not ov.is_delete():
+            raise UnknownOptionError(f"{ov.input_line!r} is a named sweep. Fix: add -m "
+                                     f"(spyre-launch -m {ov.input_line} ...).")
+
+
+def _quote_versions(parsed) -> dict[str, list[str]]:
+    """`sendnn_version.version=1.10` would reach the tree as the float 1.1: keep the text."""
+    out = {}
+    for ov in parsed:
+        if ov.key_or_group == "sendnn_version.version" and not ov.is_sweep_override():
+            raw = ov.input_line.split("=", 1)[1]
+            if raw and raw[0] not in "'\"" and not isinstance(ov.value(), str) and \
+                    ov.value() is not None:
+                out[ov.input_line] = [f"{ov.input_line.split('=', 1)[0]}='{raw}'"]
+    return out
 
 
 def _check_keys(parsed) -> dict[str, list[str]]:

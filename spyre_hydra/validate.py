@@ -265,7 +265,9 @@ def validate_tree(tree: Mapping, sources: Sources = _no_source, devices=()) -> N
     """Check a composed launch tree (plain data) and raise one error listing every problem."""
     problems = check_dataclass(tree, schema.LaunchConfig, "", sources)
     model = tree.get("model")
-    if isinstance(model, Mapping) and not problems:
-        problems += check_model(model, "model", sources, devices)
+    if isinstance(model, Mapping):
+        typed = {p.key for p in problems}  # one message per key: the type error wins
+        problems += [p for p in check_model(model, "model", sources, devices)
+                     if p.key not in typed]
     if problems:
         raise ConfigValidationError(problems)

@@ -70,15 +70,44 @@ def check_block_override(value: Any, where: str = "num_gpu_blocks_override") -> 
     if not isinstance(value, Mapping):
         return [f"{where}: {value!r} must be an int or a mapping of version specifiers to ints"]
     problems = []
+    specs = {}
     for key, blocks in value.items():
         if key != DEFAULT_KEY:
             try:
-                _specifier(str(key), where)
+                specs[key] = _specifier(str(key), where)
             except VersionError as exc:
                 problems.append(str(exc))
         if not isinstance(blocks, int) or isinstance(blocks, bool) or blocks <= 0:
             problems.append(f"{where}.{key}: {blocks!r} must be a positive int")
+    overlap = _overlap(specs)
+    if overlap:
+        problems.append(
+            f"{where}: torch_sendnn {overlap[0]} matches both {overlap[1]!r} and {overlap[2]!r}. "
+            "A model file's mapping is merged key by key with its family's, so the family's "
+            "keys are still there. Fix: make the specifiers disjoint (reuse the family's keys, "
+            "or put the new scheme in its own family base).")
     return problems
+
+
+def _overlap(specs: dict) -> tuple | None:
+    """A version that two specifier sets both contain, probed around every boundary."""
+    probes = {Version("0.0.1"), Version("999")}
+    for spec_set in specs.values():
+        for spec in spec_set:
+            try:
+                edge = Version(spec.version.replace(".*", ""))
+            except InvalidVersion:
+                continue
+            release = list(edge.release)
+            below = release[:-1] + [release[-1] - 1] if release[-1] > 0 else release + [0]
+            probes |= {edge, Version(".".join(map(str, release + [1]))),
+                       Version(".".join(map(str, below)) + ".99")}
+    keys = list(specs)
+    for probe in sorted(probes):
+        hits = [k for k in keys if probe in specs[k]]
+        if len(hits) > 1:
+            return str(probe), hits[0], hits[1]
+    return None
 
 
 def select_block_override(value: Any, version: Any, where: str = "num_gpu_blocks_override"):

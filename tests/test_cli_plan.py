@@ -26,8 +26,9 @@ def model_env(out: dict) -> dict:
     detected on this machine, whose env is not the model's)."""
     own = yaml.safe_load((CONF / "backend" / f"{out['backend']}.yaml").read_text())
     backend = {k: str(v) for k, v in (own.get("env") or {}).items()}
-    assert backend.items() <= out["env"].items()
-    return {k: v for k, v in out["env"].items() if k not in backend}
+    assert out["backend_env"] == backend  # the backend's env is reported on its own
+    assert not backend.keys() & out["env"].keys()
+    return out["env"]
 
 
 @pytest.fixture

@@ -130,7 +130,7 @@ def test_group_option_composes(group, option):
         assert plan["sendnn_version"] == option
     if group == "backend":
         assert plan["backend"] == option
-        assert {k: str(v) for k, v in (own.get("env") or {}).items()}.items() <= plan["env"].items()
+        assert {k: str(v) for k, v in (own.get("env") or {}).items()}.items() <= plan["backend_env"].items()
 
 
 def _subset(small, big) -> bool:

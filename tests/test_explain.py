@@ -145,6 +145,7 @@ def test_every_plan_value_has_one_row_with_the_plan_value():
     result = explain([*BASE, "sendnn_version=1.0.2", "backend=eager"])
     plan, rows = result["plan"], {r["key"]: r for r in result["rows"]}
     keys = [f"engine_args.{k}" for k in plan["engine_args"]] + [f"env.{k}" for k in plan["env"]]
+    keys += [f"backend_env.{k}" for k in plan["backend_env"]]
     keys += ["model", "option", "tp_size", "sendnn_version", "runtime", "mode", "backend",
              "warmup_shapes", "supported"]
     assert sorted(keys) == sorted(rows)
@@ -153,7 +154,7 @@ def test_every_plan_value_has_one_row_with_the_plan_value():
         expected = plan[group][name] if name else plan[group]
         assert rows[key]["value"] == expected, key
         assert rows[key]["origin"], key
-    assert rows["env.SENDNN_INFERENCE_DYNAMO_BACKEND"]["origin"].startswith(
+    assert rows["backend_env.SENDNN_INFERENCE_DYNAMO_BACKEND"]["origin"].startswith(
         "conf/backend/eager.yaml")
 
 

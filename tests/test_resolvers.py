@@ -107,7 +107,8 @@ def test_malformed_specifier_raises_naming_it(key):
 
 
 def test_overlapping_specifiers_raise():
-    with pytest.raises(VersionError, match=r"matches several specifiers.*must not overlap"):
+    with pytest.raises(VersionError, match=r"matches both '<1\.0\.3' and '<1\.1'.*Fix: make "
+                       r"the specifiers disjoint"):
         select_block_override({"<1.0.3": 2080, "<1.1": 4096, "default": 8192}, "1.0.2")
 
 

@@ -114,9 +114,11 @@ def _rows(plan: dict, tree: dict, o: Origins, environ: Mapping[str, str]) -> lis
                 origin = f"pre-existing environment, same as the model default from {where}"
             else:
                 origin = where
-        else:
-            origin = o.value(f"backend.env.{name}")
+        else:  # pooling warm-up shapes
+            origin = "runtime.warmup_shapes of a pooling model (no new tokens)"
         add(f"env.{name}", value, origin)
+    for name, value in plan.get("backend_env", {}).items():
+        add(f"backend_env.{name}", value, o.value(f"backend.env.{name}"))
     add("warmup_shapes", plan["warmup_shapes"], shapes_src if rt["name"] == "static" else
         "continuous batching compiles no warmup shapes")
     return rows
