@@ -156,6 +156,13 @@ def load_entries(roots: list[Path]) -> dict[str, dict[str, Any]]:
     return entries
 
 
+def _well_formed(entries) -> bool:
+    """A cache file someone (or a crash) damaged is rebuilt, not trusted."""
+    return isinstance(entries, dict) and all(
+        isinstance(v, dict) and isinstance(v.get("model"), dict) and isinstance(v.get("files"), list)
+        for v in entries.values())
+
+
 def load_catalog(conf_dir=None, use_cache: bool = True) -> dict[str, dict[str, Any]]:
     """The model entries of a conf tree, from the cache when no conf file has changed."""
     roots = search_path(conf_dir)
@@ -165,7 +172,9 @@ def load_catalog(conf_dir=None, use_cache: bool = True) -> dict[str, dict[str, A
     cached = cache_dir() / "catalog" / f"{key}.json"
     try:
         with open(cached, encoding="utf-8") as fh:
-            return json.load(fh)  # plain data: a cache file can't run code, unlike a pickle
+            entries = json.load(fh)  # plain data: a cache file can't run code, unlike a pickle
+        if _well_formed(entries):
+            return entries
     except (OSError, ValueError):
         pass
     entries = load_entries(roots)
