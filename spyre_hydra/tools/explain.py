@@ -99,9 +99,10 @@ def _rows(plan: dict, tree: dict, o: Origins, environ: Mapping[str, str]) -> lis
         _user_or(o, user, "max_num_batched_tokens", ea["max_num_batched_tokens"], tokens,
                  t_origin))
     done = {r["key"] for r in rows}
-    for name in ea:  # the other engine_args the user passed through
+    for name in ea:  # the other engine_args: the user's, else the backend's (cpu: enforce_eager)
         if f"engine_args.{name}" not in done:
-            add(f"engine_args.{name}", ea[name], o.value(f"engine_args.{name}"))
+            key = f"engine_args.{name}" if name in user else f"backend.engine_args.{name}"
+            add(f"engine_args.{name}", ea[name], o.value(key))
     model_env = (settings.get("env_vars") or {}) if applies else {}
     for name, value in plan["env"].items():
         if name in model_env:
