@@ -11,8 +11,8 @@ them. run_mode must return a dict; the sweep records it under "engine" and reads
 optional timing keys from it, at its top level or under "timings" (or from its first row
 when it returns a list of rows):
     import_vllm_s, config_s  seconds to import vLLM / to build and check the VllmConfig
-    engine_start_s  seconds from the call to a ready engine
-    warmup_s        seconds spent compiling/warming up the shapes (static batching)
+    engine_start_s  seconds from the call to a ready engine (on Spyre: includes the
+                    compile/warm-up of the shapes, done while the engine starts)
     generate_s      seconds spent generating
     tokens_per_s    generated tokens per second
 """
@@ -28,12 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpyreHydraError
-from .isolation import apply_settings, env_difference, job_start_environment, user_environment
+from .isolation import (
+    apply_settings,
+    env_difference,
+    job_start_environment,
+    user_environment,
+)
 from .preflight import skip_unsupported, validate_point
 from .results import RESULT, write_json_atomic
 
-TIMING_KEYS = ("import_vllm_s", "config_s", "engine_start_s", "warmup_s", "generate_s",
-               "tokens_per_s")
+TIMING_KEYS = ("import_vllm_s", "config_s", "engine_start_s", "generate_s", "tokens_per_s")
 ENGINE_LOG = "engine.log"
 
 

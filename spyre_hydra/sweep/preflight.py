@@ -8,6 +8,7 @@ any job directory exists, unless `sweep.skip_unsupported=true`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +51,11 @@ def point_label(overrides, keys=frozenset()) -> str:
     items = [str(o) for o in overrides]
     shown = [o for o in items if o.partition("=")[0] in keys]
     return " ".join(shown or items)
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 point`, `2 points`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def short(text: str, limit: int = 160) -> str:
@@ -166,7 +172,7 @@ def run_preflight(config, config_loader) -> Preflight:
             result.broken[index] = f"{type(error).__name__}: {str(error).strip()}"
             continue
         try:
-            validate_point(job_cfg, lambda: plan_from_config(job_cfg, job_cfg.hydra))
+            validate_point(job_cfg, lambda c=job_cfg: plan_from_config(c, c.hydra))
         except SpyreHydraError as error:
             result.bad[index] = str(error)
         except Exception as error:  # e.g. an interpolation that does not resolve
@@ -174,15 +180,50 @@ def run_preflight(config, config_loader) -> Preflight:
     return result
 
 
+#: The registry's lists of a model's entries, the same for every point of that model: the
+#: "does not support" tail of an unsupported layout, and "<hf_id> supports: ..." of a
+#: missing default.
+_SUPPORTED = re.compile(r"\. Supported at [^:]*: .*?\. All: (?P<all>.*?)\. "
+                        r"Fix: choose one of those \((?P<how>[^)]*)\)\.")
+_SUPPORTS = re.compile(r" (?P<model>\S+) supports: (?P<all>.*?)\. (?=Fix: )")
+
+
+def _split_supported(error: str, models: dict[str, list[str]], hows: list[str]) -> str:
+    """The error without its list of supported entries, which goes into `models` once."""
+    match = _SUPPORTED.search(error)
+    if match:
+        head = error[:match.start()]
+        name = head.split(" does not support ")[0]
+        hf_id = re.search(r"\(([^()\s]+)\)$", name)
+        models.setdefault(hf_id[1] if hf_id else name, match["all"].split("; "))
+        if match["how"] not in hows:
+            hows.append(match["how"])
+        return head + "." + error[match.end():]
+    match = _SUPPORTS.search(error)
+    if match:
+        models.setdefault(match["model"], match["all"].split("; "))
+        return error[:match.start()] + " " + error[match.end():]
+    return error
+
+
 def refusal(result: Preflight) -> SweepError:
-    """The error that stops a sweep with bad points, listing each one and the way out."""
+    """The error that stops a sweep with bad points: one line per point, then each model's
+    supported entries once, then the way out."""
     errors = {**result.bad, **result.broken}
-    lines = [f"{len(errors)} of {len(result.points)} sweep points are invalid; no job "
-             "was started:"]
+    verb = "is" if len(errors) == 1 else "are"
+    points = plural(len(result.points), "sweep point")
+    lines = [f"{len(errors)} of {points} {verb} invalid; no job was started:"]
+    models: dict[str, list[str]] = {}
+    hows: list[str] = []
     for index, error in sorted(errors.items()):
-        text = error.replace("\n", "\n      ")
+        text = " ".join(part.strip() for part in
+                        _split_supported(error, models, hows).splitlines())
         lines.append(f"  - job {index} ({result.describe(index)}): {text}")
-    lines.append("Fix: change or drop those values" + (
+    for model, entries in models.items():
+        lines.append(f"Supported by {model}:")
+        lines += [f"    {entry}" for entry in entries]
+    lines.append("Fix: " + (f"use supported values ({' / '.join(hows)}) or drop those points"
+                            if hows else "change or drop those values") + (
         "" if result.broken else ", or add sweep.skip_unsupported=true to run the other "
         "points and report these as skipped") + "; mode=plan shows each plan.")
     return SweepError("\n".join(lines))

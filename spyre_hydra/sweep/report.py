@@ -2,9 +2,11 @@
 
 Built only from the job dirs' result.json files (and sweep.json for the list of points),
 so it works on a finished sweep, on one still running, and on one that was interrupted:
-points without a result are listed as missing. For continuous batching the prompt_len and
+points without a result are listed as missing, and a result.json that cannot be read is
+its job's one "failed" row (with the parse error). For continuous batching the prompt_len and
 batch_size columns hold max_model_len and max_num_seqs; for static batching, the largest
-warmup shape's.
+warmup shape's. Timings are the engine's: engine_start_s (on Spyre this includes compiling
+and warming up the shapes, which happens while the engine starts), generate_s, tokens_per_s.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpyreHydraError
-from .preflight import Preflight, point_label, short
+from .preflight import Preflight, plural, point_label, short
 from .results import read_manifest, read_results
 
 CSV_NAME, MD_NAME, PNG_NAME = "summary.csv", "summary.md", "summary.png"
 COLUMNS = ("job", "point", "model", "device", "runtime", "prompt_len", "new_tokens",
-           "batch_size", "outcome", "engine_start_s", "warmup_s", "tokens_per_s", "error")
+           "batch_size", "outcome", "engine_start_s", "generate_s", "tokens_per_s", "error")
 
 
 def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
@@ -42,7 +44,7 @@ def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
         "device": f"tp{plan['tp_size']}" if plan else chosen.get("device"),
         "runtime": plan.get("runtime") or chosen.get("runtime"), "prompt_len": prompt, "new_tokens": new,
         "batch_size": batch, "outcome": data.get("outcome"),
-        "engine_start_s": timings.get("engine_start_s"), "warmup_s": timings.get("warmup_s"),
+        "engine_start_s": timings.get("engine_start_s"), "generate_s": timings.get("generate_s"),
         "tokens_per_s": timings.get("tokens_per_s"),
         "error": short(data.get("error") or "", 200),
     }
@@ -56,6 +58,11 @@ def collect(sweep_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
     planned = [str(p).split(" ") for p in (manifest or {}).get("points", [])]
     varying = Preflight(planned or [(r.get("job") or {}).get("overrides") or []
                                     for r in results]).varying()
+    for result in results:  # e.g. a damaged result.json: its point is still the planned one
+        job = result["job"]
+        if not job.get("overrides") and isinstance(job.get("num"), int) \
+                and 0 <= job["num"] < len(planned):
+            job["overrides"] = planned[job["num"]]
     rows = [_row(r, varying) for r in results]
     notes = []
     if manifest:
@@ -65,8 +72,11 @@ def collect(sweep_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
             rows.append({**dict.fromkeys(COLUMNS), "job": index, "outcome": "missing",
                          "point": point_label(planned[index], varying), "error": ""})
         if missing:
-            notes.append(f"partial sweep: {len(missing)} of {len(manifest['points'])} points "
-                         f"have no result.json (jobs {', '.join(map(str, missing))}).")
+            notes.append(f"partial sweep: {len(missing)} of "
+                         f"{plural(len(manifest['points']), 'point')} "
+                         f"{'has' if len(missing) == 1 else 'have'} no result.json "
+                         f"({'job' if len(missing) == 1 else 'jobs'} "
+                         f"{', '.join(map(str, missing))}).")
     rows.sort(key=lambda r: (r["job"] is None, r["job"] if r["job"] is not None else 0))
     counts = dict.fromkeys(("ok", "failed", "skipped", "missing"), 0)
     for row in rows:

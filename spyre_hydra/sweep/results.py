@@ -41,17 +41,31 @@ def _job_key(path: Path) -> tuple:
     return (0, int(name), "") if name.isdigit() else (1, 0, name)
 
 
+def read_result(path: Path) -> dict[str, Any]:
+    """One job's result.json; a damaged one becomes a failed record naming the error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:  # a foreign or damaged file: report, go on
+        data = {"outcome": "failed", "error": f"unreadable {path}: {error}"}
+    if not isinstance(data, dict) or not isinstance(data.get("job", {}), dict):
+        data = {"outcome": "failed", "error": f"unreadable {path}: not a sweep job record "
+                                              "(expected a JSON object)"}
+    job = data.setdefault("job", {})
+    job.setdefault("dir", str(path.parent))
+    if job.get("num") is None and path.parent.name.isdigit():
+        # Hydra names job dirs by job number: a damaged file still belongs to its job
+        job["num"] = int(path.parent.name)
+    return data
+
+
+def result_files(sweep_dir: str | os.PathLike) -> list[Path]:
+    """The result.json files under a sweep dir, in job order."""
+    return sorted(Path(sweep_dir).glob(f"*/{RESULT}"), key=_job_key)
+
+
 def read_results(sweep_dir: str | os.PathLike) -> list[dict[str, Any]]:
     """Every finished job's result.json under a sweep dir, in job order."""
-    found = []
-    for path in sorted(Path(sweep_dir).glob(f"*/{RESULT}"), key=_job_key):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:  # a foreign or damaged file: report, go on
-            data = {"outcome": "failed", "error": f"unreadable {path}: {error}"}
-        data.setdefault("job", {}).setdefault("dir", str(path.parent))
-        found.append(data)
-    return found
+    return [read_result(path) for path in result_files(sweep_dir)]
 
 
 def read_manifest(sweep_dir: str | os.PathLike) -> dict[str, Any] | None:

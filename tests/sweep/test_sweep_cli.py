@@ -79,6 +79,14 @@ def test_plan_mode_prints_every_plan_and_progress(h, tmp_path):
     assert "sweep of 3 points checked" in proc.stderr
     assert "[2/3] running device=tp2  (1 left, failures so far: 0)" in proc.stderr
     assert "sweep done: 3 ok" in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "spyre-launch: 3 ok, 0 failed, 0 skipped"
+
+
+def test_one_point_sweep_says_point(h, tmp_path):
+    proc = h.run_cli(["-m", "model=granite_8b", "mode=plan", "device=tp1",
+                      f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "sweep of 1 point checked in" in proc.stderr
 
 
 @pytest.mark.parametrize("devices,shapes,bad_jobs,fragments", [
@@ -101,13 +109,44 @@ def test_invalid_point_refused_before_any_job(h, tmp_path, devices, shapes, bad_
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
     total = len(devices.split(",")) * (shapes.count("]],") + 1)
-    assert f"{len(bad_jobs)} of {total} sweep points are invalid; no job was started" \
+    verb = "is" if len(bad_jobs) == 1 else "are"
+    assert f"{len(bad_jobs)} of {total} sweep points {verb} invalid; no job was started" \
         in proc.stderr, proc.stderr
     assert [int(line.split()[2]) for line in proc.stderr.splitlines()
             if line.startswith("  - job ")] == bad_jobs
     for fragment in fragments:
         assert fragment in proc.stderr, proc.stderr
     assert "sweep.skip_unsupported=true" in proc.stderr
+    # each bad point on one line; the model's entries once at the end, not once per point
+    supported = proc.stderr.count("Supported by ibm-granite/granite-3.3-8b-instruct:\n")
+    assert supported <= 1
+    assert len(proc.stderr.splitlines()) == 1 + len(bad_jobs) + 8 * supported + 1, proc.stderr
+    assert "All:" not in proc.stderr and "Supported at" not in proc.stderr
+
+
+def test_refusal_lists_supported_entries_once_per_model(h, tmp_path):
+    proc = h.run_cli(["-m", "model=granite_8b", "runtime=static", "mode=plan",
+                      "device=tp1,tp4",
+                      "runtime.warmup_shapes=[[2048,1024,16]],[[6144,2048,1]],[[7168,1024,4]]",
+                      f"hydra.sweep.dir={tmp_path / 's'}"], tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert lines[0] == "spyre-launch: error: 3 of 6 sweep points are invalid; no job was started:"
+    assert [line.split(":")[0] for line in lines[1:4]] == [
+        "  - job 1 (device=tp1 runtime.warmup_shapes=[[6144,2048,1]])",
+        "  - job 2 (device=tp1 runtime.warmup_shapes=[[7168,1024,4]])",
+        "  - job 3 (device=tp4 runtime.warmup_shapes=[[2048,1024,16]])"]
+    assert lines[1].endswith("does not support tp1 with warmup_shapes=[[6144, 2048, 1]].")
+    assert lines[4] == "Supported by ibm-granite/granite-3.3-8b-instruct:"
+    assert lines[5:12] == ["    cb tp1 max_model_len=3072 max_num_seqs=16",
+                           "    cb tp1 max_model_len=8192 max_num_seqs=4",
+                           "    cb tp2 max_model_len=8192 max_num_seqs=4",
+                           "    cb tp4 max_model_len=32768 max_num_seqs=32",
+                           "    static tp1 shapes=[[2048, 1024, 16]]",
+                           "    static tp4 shapes=[[6144, 2048, 1]]",
+                           "    static tp4 shapes=[[7168, 1024, 4]]"]
+    assert lines[12].startswith("Fix: use supported values (runtime.max_model_len=... ")
+    assert len(lines) == 13
 
 
 def test_mode_serve_cannot_be_swept(h, tmp_path):
@@ -126,6 +165,8 @@ def test_skip_unsupported_runs_the_rest(h, tmp_path):
     assert [r["outcome"] for r in results(out)] == ["ok", "skipped", "skipped", "ok"]
     assert "does not support tp1" in results(out)[1]["error"]
     assert "2 will be skipped" in proc.stderr
+    # skipped points alone do not fail the sweep
+    assert proc.stderr.splitlines()[-1] == "spyre-launch: 2 ok, 0 failed, 2 skipped"
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert [r["outcome"] for r in rows] == ["ok", "skipped", "skipped", "ok"]
     assert (out / "summary.md").read_text().count("| skipped |") == 2
@@ -153,7 +194,9 @@ def test_failing_point_is_recorded_and_the_others_run(h, tmp_path):
     proc = h.run_cli(["-m", "model=tiny_granite", "mode=plan,config,plan",
                       "+engine_args.no_such_engine_arg=1", "sendnn_version=none",
                       f"hydra.sweep.dir={out}"], tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # after the summary: the sweep had a failure
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "spyre-launch: 2 ok, 1 failed, 0 skipped"
     records = results(out)
     assert [r["outcome"] for r in records] == ["ok", "failed", "ok"]
     assert records[1]["error"]
@@ -171,12 +214,17 @@ def test_sweep_report_rebuilds_a_partial_sweep(h, tmp_path):
     for name in ("summary.csv", "summary.md", "summary.png"):
         (out / name).unlink()
     (out / "2" / "result.json").unlink()  # as if the sweep had been stopped during job 2
+    (out / "3" / "result.json").write_text('{"outcome": "ok", "job"')  # a damaged file
     proc = h.run_cli(["sweep-report", str(out)], tmp_path, prog="spyre-hydra")
     assert proc.returncode == 0, proc.stderr
-    assert "partial sweep: 1 of 6 points have no result.json (jobs 2)" in proc.stdout
+    assert "partial sweep: 1 of 6 points has no result.json (job 2)." in proc.stdout
+    assert "- 4 ok, 1 failed, 1 missing\n" in proc.stdout
     rows = list(csv.DictReader((out / "summary.csv").open()))
-    assert [r["outcome"] for r in rows] == ["ok", "ok", "missing", "ok", "ok", "ok"]
-    assert rows[3]["device"] == "tp2" and rows[3]["model"] == "granite_8b"
+    assert [r["job"] for r in rows] == ["0", "1", "2", "3", "4", "5"]  # one row per job
+    assert [r["outcome"] for r in rows] == ["ok", "ok", "missing", "failed", "ok", "ok"]
+    assert rows[3]["point"] == "device=tp2 max_tokens=2"  # from sweep.json
+    assert "unreadable" in rows[3]["error"] and "Expecting" in rows[3]["error"]
+    assert rows[4]["device"] == "tp4" and rows[4]["model"] == "granite_8b"
     assert (out / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

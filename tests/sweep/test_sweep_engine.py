@@ -33,7 +33,7 @@ def test_tiny_static_sweep_writes_results_table_and_plot(h, tmp_path):
     proc = subprocess.run([str(ENGINE_PYTHON), "-m", "spyre_hydra.launch", "-m",
                            "+sweep=tiny_static", "mode=generate", "max_tokens=4",
                            f"hydra.sweep.dir={out}"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=1800)
+                          capture_output=True, text=True, timeout=1800, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     files = sorted(out.glob("*/result.json"), key=lambda p: int(p.parent.name))
     records = [json.loads(p.read_text()) for p in files]
@@ -46,6 +46,6 @@ def test_tiny_static_sweep_writes_results_table_and_plot(h, tmp_path):
         [[64, 8, 1]], [[64, 8, 2]], [[128, 8, 2]], [[128, 16, 4]]]
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert [r["outcome"] for r in rows] == ["ok"] * 4
-    assert all(float(r["tokens_per_s"]) > 0 for r in rows)
+    assert all(float(r["tokens_per_s"]) > 0 and float(r["generate_s"]) > 0 for r in rows)
     assert (out / "summary.png").read_bytes()[:4] == b"\x89PNG"
     assert "the plot is empty" not in proc.stderr

@@ -49,6 +49,13 @@ def test_submitit_local(h, tmp_path):
     assert proc.returncode == 0, proc.stderr
     check(out)
     assert (out / ".submitit").is_dir()  # the jobs really went through submitit
+    # the jobs' own progress lines go to .submitit logs; the launching process reports
+    assert "submitting 4 jobs via LocalLauncher" in proc.stderr
+    finished = sorted(line.split("] job ")[1].split(" ")[0] for line in proc.stderr.splitlines()
+                      if line.startswith("spyre-launch: [") and "] job " in line)
+    assert finished == ["0", "1", "2", "3"], proc.stderr
+    assert "[4/4] job " in proc.stderr
+    assert proc.stderr.splitlines()[-1] == "spyre-launch: 4 ok, 0 failed, 0 skipped"
 
 
 @pytest.mark.slow

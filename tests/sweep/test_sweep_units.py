@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from spyre_hydra.sweep import isolation, report
+from spyre_hydra.sweep import callback, isolation, report
 from spyre_hydra.sweep.job import _timings
-from spyre_hydra.sweep.preflight import Preflight, point_label, short
-from spyre_hydra.sweep.results import read_results, write_json_atomic
+from spyre_hydra.sweep.preflight import Preflight, point_label, refusal, short
+from spyre_hydra.sweep.results import MANIFEST, read_results, write_json_atomic
 
 
 def job_config(mode=RunMode.MULTIRUN, env_set=None):
@@ -90,8 +91,102 @@ def test_read_results_orders_jobs_numerically_and_survives_a_damaged_file(tmp_pa
     (tmp_path / "3").mkdir()
     (tmp_path / "3" / "result.json").write_text("{not json")
     found = read_results(tmp_path)
-    assert [r["job"].get("num") for r in found] == [2, None, 10]
+    assert [r["job"].get("num") for r in found] == [2, 3, 10]  # the dir names the job
     assert found[1]["outcome"] == "failed" and "unreadable" in found[1]["error"]
+
+
+def test_report_counts_a_damaged_result_once_as_failed_not_missing(tmp_path):
+    points = [f"model=m device=tp{n}" for n in (1, 2, 4, 8)]
+    write_json_atomic(tmp_path / MANIFEST, {"points": points, "skipped": {}})
+    for num in (0, 1):
+        write_json_atomic(tmp_path / str(num) / "result.json",
+                          {"job": {"num": num, "overrides": points[num].split()},
+                           "outcome": "ok"})
+    (tmp_path / "3").mkdir()
+    (tmp_path / "3" / "result.json").write_text("[1, 2")  # job 2 has none at all
+    rows, notes = report.collect(tmp_path)
+    assert [(r["job"], r["outcome"]) for r in rows] == [
+        (0, "ok"), (1, "ok"), (2, "missing"), (3, "failed")]
+    assert rows[3]["point"] == "device=tp8" and rows[3]["device"] == "tp8"
+    assert "unreadable" in rows[3]["error"] and "Expecting" in rows[3]["error"]
+    assert notes == ["2 ok, 1 failed, 1 missing",
+                     "partial sweep: 1 of 4 points has no result.json (job 2)."]
+
+
+def test_a_json_value_that_is_not_a_record_is_a_failed_job(tmp_path):
+    (tmp_path / "0").mkdir()
+    (tmp_path / "0" / "result.json").write_text("[]")
+    (found,) = read_results(tmp_path)
+    assert found["job"]["num"] == 0 and found["outcome"] == "failed"
+    assert "not a sweep job record" in found["error"]
+
+
+def _sweep_end(tmp_path, outcomes):
+    for num, outcome in enumerate(outcomes):
+        write_json_atomic(tmp_path / str(num) / "result.json",
+                          {"job": {"num": num, "overrides": [f"x={num}"]}, "outcome": outcome})
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    callback.SweepCallback(summary=False).on_multirun_end(config)
+
+
+@pytest.mark.parametrize("outcomes,counts,fails", [
+    (["ok", "skipped", "ok"], {"ok": 2, "failed": 0, "skipped": 1, "missing": 0}, False),
+    (["ok", "failed", "skipped"], {"ok": 1, "failed": 1, "skipped": 1, "missing": 0}, True),
+])
+def test_sweep_end_exits_1_when_a_job_failed(tmp_path, capsys, outcomes, counts, fails):
+    if fails:
+        with pytest.raises(SystemExit) as exit_info:
+            _sweep_end(tmp_path, outcomes)
+        assert exit_info.value.code == 1
+    else:
+        _sweep_end(tmp_path, outcomes)
+    assert callback.LAST_SWEEP == counts
+    line = f"spyre-launch: {counts['ok']} ok, {counts['failed']} failed, " \
+           f"{counts['skipped']} skipped\n"
+    assert capsys.readouterr().err == line
+
+
+def test_watcher_prints_each_finished_job_once(tmp_path, capsys):
+    watcher = callback._Watcher(tmp_path, 3, frozenset({"x"}))
+    write_json_atomic(tmp_path / "1" / "result.json",
+                      {"job": {"num": 1, "overrides": ["x=1", "y=0"]}, "outcome": "failed",
+                       "error": "boom. More text."})
+    watcher.report_new()
+    write_json_atomic(tmp_path / "0" / "result.json",
+                      {"job": {"num": 0, "overrides": ["x=0", "y=0"]}, "outcome": "ok"})
+    watcher.report_new()
+    watcher.report_new()
+    assert capsys.readouterr().err.splitlines() == [
+        "spyre-launch: [1/3] job 1 (x=1) failed: boom. More text.",
+        "spyre-launch: [2/3] job 0 (x=0) ok"]
+
+
+def test_watcher_is_not_pickled_with_the_callback():
+    import pickle
+
+    sweep_callback = callback.SweepCallback()
+    sweep_callback.watcher = callback._Watcher(Path("."), None, frozenset())
+    assert pickle.loads(pickle.dumps(sweep_callback)).watcher is None
+
+
+def test_refusal_one_line_per_point_and_plural():
+    head = "m (org/m) does not support tp{} with warmup_shapes=[[64, 8, 1]]."
+    tail = (" Supported at tp{}: a; b. All: a; b; c. Fix: choose one of those "
+            "(runtime.warmup_shapes=... / device=...).")
+    result = Preflight([["device=tp1"], ["device=tp2"], ["device=tp4"]],
+                       bad={0: head.format(1) + tail.format(1),
+                            2: head.format(4) + tail.format(4)},
+                       broken={1: "ConfigCompositionException: no\n  such option"})
+    assert str(refusal(result)).splitlines() == [
+        "3 of 3 sweep points are invalid; no job was started:",
+        "  - job 0 (device=tp1): " + head.format(1),
+        "  - job 1 (device=tp2): ConfigCompositionException: no such option",
+        "  - job 2 (device=tp4): " + head.format(4),
+        "Supported by org/m:", "    a", "    b", "    c",
+        ("Fix: use supported values (runtime.warmup_shapes=... / device=...) or drop those "
+         "points; mode=plan shows each plan.")]
+    one = str(refusal(Preflight([["device=tp1"]], bad={0: "bad."})))
+    assert one.startswith("1 of 1 sweep point is invalid")
 
 
 def _engine_result(num, tp, shape, start, tps):
@@ -138,5 +233,7 @@ def test_labels_show_what_varies_and_errors_shorten():
 def test_timings_from_run_mode_rows_or_dict():
     rows = [{"engine_start_s": 1.5, "generate_s": 0.5, "tokens_per_s": 8.0, "text": "x"}]
     assert _timings(rows) == {"engine_start_s": 1.5, "generate_s": 0.5, "tokens_per_s": 8.0}
-    assert _timings({"timings": {"warmup_s": 2.0}, "other": 1}) == {"warmup_s": 2.0}
+    assert _timings({"timings": {"generate_s": 2.0, "warmup_s": 1.0}, "other": 1}) == \
+        {"generate_s": 2.0}
+    assert "warmup_s" not in report.COLUMNS and "generate_s" in report.COLUMNS
     assert _timings("not a dict") == {}
