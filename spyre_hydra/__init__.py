@@ -35,6 +35,7 @@ _EXPORTS = {
     "PlatformError": "errors",
     "LegacyFormatError": "errors",
     "EngineArgsError": "errors",
+    "EngineError": "errors",
     "PlanMismatchError": "errors",
 }
 

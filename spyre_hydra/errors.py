@@ -76,6 +76,10 @@ class EngineArgsError(SpyreHydraError):
     """An engine argument that vLLM's EngineArgs does not know, or that vLLM rejected."""
 
 
+class EngineError(SpyreHydraError):
+    """The engine (vLLM) could not load, start, generate or serve; says what, why and the fix."""
+
+
 class PlanMismatchError(SpyreHydraError):
     """The VllmConfig vLLM built differs from what the plan promised (a field or env var)."""
 
@@ -90,6 +94,7 @@ __all__ = [
     "ConfigConflictError",
     "ConfigValidationError",
     "EngineArgsError",
+    "EngineError",
     "LegacyFormatError",
     "PlatformError",
     "PlanMismatchError",

@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
 from .entry import ModelEntry
+from .inputs import check_inputs
 from .errors import (ConfigValidationError, PlatformError, Problem, UnsupportedRuntimeError,
                      VersionError)
 from .schema import MODES, RUNTIMES
@@ -166,6 +167,7 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         raise ConfigValidationError([_with_supported(p, tree) for p in problems])
     strict = bool(tree["strict"]) or strict_from_env(environ)
     warnings = [w for w in [check_platform(tree)] if w]
+    warnings += check_inputs(tree, strict)  # model.path and prompts: files this launch reads
     model, rt, tp = tree["model"], tree["runtime"], tree["device"]["tp_size"]
     entry = ModelEntry.from_tree(model, option)
     _check_reserved(tree["engine_args"], source)

@@ -152,3 +152,23 @@ def resolve_auto_backend(argv: list[str], parsed, overrides: list[str], roots) -
         return out
     where = out.index(overrides[-1]) + 1 if overrides and overrides[-1] in out else 0
     return [*out[:where], f"backend={detect_backend()}", *out[where:]]
+
+
+def hydra_conf_dir():
+    """The user's --config-dir of this Hydra run (None: the shipped tree, or no Hydra)."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if not HydraConfig.initialized():
+            return None
+        from ..paths import shipped_conf_dir
+
+        shipped = shipped_conf_dir()
+        for src in HydraConfig.get().runtime.config_sources:
+            path = Path(src.path.replace("file://", ""))
+            if src.schema == "file" and src.provider in ("main", "command-line") and (
+                    path.resolve() != shipped.resolve()):
+                return path
+    except (ImportError, ValueError):
+        pass
+    return None

@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import (ConfigValidationError, EngineArgsError, PlanMismatchError, PlatformError,
-                      Problem)
-from .backend import backend_conf, detect_backend, dynamic_env, model_config_file
+from ..errors import EngineArgsError, PlanMismatchError, PlatformError, SpyreHydraError
+from ..inputs import read_prompts
+from .backend import (backend_conf, detect_backend, dynamic_env, hydra_conf_dir,
+                      model_config_file)
+from .precheck import check_model, check_port, engine_error
 
 #: Plan engine args that mean "vLLM's (or the plugin's) default" when None.
 _DEFAULT_WHEN_NONE = ("num_gpu_blocks_override", "max_num_batched_tokens")
@@ -32,12 +34,18 @@ def backend_name(plan: dict) -> str:
     return detect_backend() if plan["backend"] == "auto" else plan["backend"]
 
 
+def promised_env(plan: dict) -> dict:
+    """The backend's static env overlaid with the model's device env: what the plan promises
+    (plans written before the split keep everything in plan["env"])."""
+    return {**(plan.get("backend_env") or {}), **plan["env"]}
+
+
 def launch_env(plan: dict, mode: str, conf_dir=None, environ=None) -> dict[str, str]:
     """Every variable this launch sets (only where unset): the plan's env, then per-launch
     bits -- MASTER_PORT, the exported catalog for the plugin, logging on stderr."""
     environ = os.environ if environ is None else environ
     name = backend_name(plan)
-    env = {k: str(v) for k, v in plan["env"].items()}
+    env = {k: str(v) for k, v in promised_env(plan).items()}
     if plan["backend"] == "auto":
         env = {**{k: str(v) for k, v in backend_conf(name, conf_dir)["env"].items()}, **env}
     env.update(dynamic_env(name, environ))
@@ -117,7 +125,7 @@ def check_env(plan: dict, environ=None) -> None:
     """Raise PlanMismatchError when a variable the plan promised has another value (a user
     export of a backend variable, say): checked before vllm is imported."""
     environ = os.environ if environ is None else environ
-    for key, promised in plan["env"].items():
+    for key, promised in promised_env(plan).items():
         if environ.get(key) != str(promised):
             raise PlanMismatchError(f"env.{key}", str(promised), environ.get(key),
                                     f"unset {key} (or export {key}={promised}) and rerun.")
@@ -144,49 +152,17 @@ def check_promises(plan: dict, vc, environ=None) -> None:
     check_env(plan, environ)  # again: the platform hook writes os.environ too
 
 
-def _conf_dir():
-    """The user's --config-dir of this Hydra run (None: the shipped tree, or no Hydra)."""
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        if not HydraConfig.initialized():
-            return None
-        from ..paths import shipped_conf_dir
-
-        shipped = shipped_conf_dir()
-        for src in HydraConfig.get().runtime.config_sources:
-            path = Path(src.path.replace("file://", ""))
-            if src.schema == "file" and src.provider in ("main", "command-line") and (
-                    path.resolve() != shipped.resolve()):
-                return path
-    except (ImportError, ValueError):
-        pass
-    return None
-
-
 def _prompts(cfg) -> list[str]:
     """cfg.prompts_file (one prompt per line) or else cfg.prompts; never empty."""
-    path, key = cfg.get("prompts_file"), "prompts"
-    if path:
-        key = "prompts_file"
-        try:
-            prompts = [x for x in Path(path).read_text(encoding="utf-8").splitlines() if x.strip()]
-        except OSError as exc:
-            raise ConfigValidationError([Problem(key, f"{path!r}: {exc.strerror}.", fix=(
-                "prompts_file=<a text file, one prompt per line>"))]) from None
-    else:
-        prompts = [str(p) for p in (cfg.get("prompts") or [])]
-    if not prompts:
-        raise ConfigValidationError([Problem(key, "no prompt to generate from.", fix=(
-            "'prompts=[Hello, my name is]' or prompts_file=FILE with one prompt per line"))])
-    return prompts
+    return read_prompts(cfg.get("prompts_file"), cfg.get("prompts"))
 
 
 def run_mode(plan: dict, cfg) -> dict[str, Any]:
-    """Build, check and run the plan's VllmConfig for mode config, generate or serve."""
+    """Build, check and run the plan's VllmConfig for mode config, generate or serve; any
+    failure ends as a SpyreHydraError (EngineError for vLLM's own exceptions)."""
     from .build import applied_env
 
-    mode, conf_dir, timings, out = plan["mode"], _conf_dir(), {}, sys.stdout
+    mode, conf_dir, timings, out = plan["mode"], hydra_conf_dir(), {}, sys.stdout
     if mode != "config" and backend_name(plan) == "sendnn" and detect_backend() != "sendnn":
         raise PlatformError(f"backend=sendnn with mode={mode} needs a Spyre card and "
                             "torch_sendnn, which is not installed here. Fix: backend=eager "
@@ -199,41 +175,55 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
         from ..configurator import strict_from_env
 
         check_env(plan)
+        prompts = _prompts(cfg) if mode == "generate" else []
+        if mode == "serve":
+            check_port(str(cfg.serve.host), int(cfg.serve.port))
         engine_args = resolve_engine_args(plan, conf_dir)
-        t1 = time.perf_counter()
-        # Hydra/OmegaConf's objects stay alive for the whole run: freezing them keeps the
-        # collector from rescanning them during vLLM's allocation-heavy imports.
-        gc.freeze()
-        import vllm  # noqa: F401  (after the env: platform plugins load at import)
+        check_model(engine_args, mode)  # seconds before vLLM would say it
+        stage = "importing vLLM"
+        try:
+            t1 = time.perf_counter()
+            # Hydra/OmegaConf's objects stay alive for the whole run: freezing them keeps the
+            # collector from rescanning them during vLLM's allocation-heavy imports.
+            gc.freeze()
+            import vllm  # noqa: F401  (after the env: platform plugins load at import)
 
-        timings["import_vllm_s"] = round(time.perf_counter() - t1, 3)
-        from .build import build_vllm_config, summarize_vllm_config
+            timings["import_vllm_s"] = round(time.perf_counter() - t1, 3)
+            from .build import build_vllm_config, summarize_vllm_config
 
-        vc = build_vllm_config(engine_args)
-        summary = check_registry(plan, vc, bool(cfg.get("strict")) or strict_from_env(),
-                                 conf_dir)
-        check_promises(plan, vc)
-        timings["config_s"] = round(time.perf_counter() - t0, 3)
-        result: dict[str, Any] = {"mode": mode, "backend": backend_name(plan),
-                                  "summary": summarize_vllm_config(vc), "timings": timings,
-                                  "registry": summary.format_log_message() if summary else None}
-        if mode == "config":
-            print(json.dumps(result["summary"], indent=2), file=out, flush=True)
-        elif mode == "generate":
-            result["completions"] = _generate(vc, cfg, timings, out)
-        elif mode == "serve":
-            from .run import serve
+            stage = "building the vLLM config"
+            vc = build_vllm_config(engine_args)
+            summary = check_registry(plan, vc, bool(cfg.get("strict")) or strict_from_env(),
+                                     conf_dir)
+            check_promises(plan, vc)
+            timings["config_s"] = round(time.perf_counter() - t0, 3)
+            result: dict[str, Any] = {
+                "mode": mode, "backend": backend_name(plan), "timings": timings,
+                "summary": summarize_vllm_config(vc),
+                "registry": summary.format_log_message() if summary else None}
+            if mode == "config":
+                print(json.dumps(result["summary"], indent=2), file=out, flush=True)
+            elif mode == "generate":
+                stage = "running the engine"
+                result["completions"] = _generate(vc, prompts, cfg, timings, out)
+            elif mode == "serve":
+                from .run import serve
 
-            serve(vc, str(cfg.serve.host), int(cfg.serve.port))
-            result["stopped"] = True
+                stage = "serving"
+                serve(vc, str(cfg.serve.host), int(cfg.serve.port))
+                result["stopped"] = True
+        except SpyreHydraError:
+            raise
+        except Exception as exc:  # vLLM's own failure: one paragraph, original chained
+            raise engine_error(mode, stage, exc) from exc
     timings["total_s"] = round(time.perf_counter() - t0, 3)
     return result
 
 
-def _generate(vc, cfg, timings: dict, out) -> list[dict]:
+def _generate(vc, prompts: list[str], cfg, timings: dict, out) -> list[dict]:
     from .run import generate
 
-    rows = generate(vc, _prompts(cfg), int(cfg.get("max_tokens") or 16))
+    rows = generate(vc, prompts, int(cfg.get("max_tokens") or 16))
     for key in ("engine_start_s", "generate_s", "tokens_per_s"):
         timings[key] = rows[0][key] if rows else None
     if str(cfg.model.get("path") or "").startswith("builtin:"):

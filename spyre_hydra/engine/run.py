@@ -154,12 +154,32 @@ async def serve_async(vllm_config, host: str = "127.0.0.1", port: int = 8000,
         sock.close()
 
 
+class _QuietShutdown:
+    """Log filter for vLLM's handlers: once the API server logs that shutdown started, the
+    engine core is killed on purpose (timeout 0) and AsyncLLM's output handler reports that
+    as an EngineDeadError traceback -- expected, so dropped; before that it is kept."""
+
+    def __init__(self):
+        self.stopping = False
+
+    def filter(self, record) -> bool:
+        if "shutdown triggered" in str(record.msg):
+            self.stopping = True
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (self.stopping and type(exc).__name__ == "EngineDeadError")
+
+
 def serve(vllm_config, host: str = "127.0.0.1", port: int = 8000,
           extra_cli: Sequence[str] = ()) -> None:
     """Blocking wrapper around serve_async; returns after SIGINT/SIGTERM."""
+    import logging
     import signal
 
     import uvloop
+
+    quiet = _QuietShutdown()
+    for handler in logging.getLogger("vllm").handlers:
+        handler.addFilter(quiet)
 
     # Until uvicorn installs its own handlers, turn SIGTERM into KeyboardInterrupt so a
     # stop during the slow engine start still unwinds through the finally blocks.

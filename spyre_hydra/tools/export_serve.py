@@ -2,8 +2,8 @@
 
 Writes DIR/serve.yaml for `vllm serve --config DIR/serve.yaml` (vLLM 0.28 reads a flat
 mapping of its long option names, `tensor-parallel-size: 4`; true booleans become bare
-flags, false ones --no-<name>) and DIR/env.sh exporting the plan's env. For the Spyre
-backends it also writes DIR/model_configs.yaml, the catalog in the plugin's schema, and
+flags, false ones --no-<name>) and DIR/env.sh exporting the plan's env (the backend's
+static vars, then the model's device vars). For the Spyre backends it also writes DIR/model_configs.yaml, the catalog in the plugin's schema, and
 points SENDNN_INFERENCE_MODEL_CONFIG_FILE at it, so the plugin's registry on a card host
 applies the same settings the plan shows. Plan only: vllm is not imported.
 """
@@ -72,7 +72,7 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
 
 def export_serve(overrides, out_dir, conf_dir=None) -> dict[str, Path]:
     """Plan the composition and write serve.yaml, env.sh (and model_configs.yaml)."""
-    from ..engine.modes import backend_name, resolve_engine_args
+    from ..engine.modes import backend_name, promised_env, resolve_engine_args
     from ..launch import preflight
     from ..legacy.exporter import export_legacy
     from ..paths import GROUPS
@@ -106,7 +106,8 @@ def export_serve(overrides, out_dir, conf_dir=None) -> dict[str, Path]:
     written["serve"] = out / "serve.yaml"
     _write(written["serve"], header + yaml.safe_dump(options, sort_keys=False))
     written["env"] = out / "env.sh"
-    _write(written["env"], env_script(plan["env"], backend, config_file), 0o755)
+    # the backend's static env (plan["backend_env"]) under the model's device env
+    _write(written["env"], env_script(promised_env(plan), backend, config_file), 0o755)
     return written
 
 

@@ -114,5 +114,7 @@ def test_launch_plan_shows_the_detected_backend(h, tmp_path):
     plan = json.loads(proc.stdout)
     assert plan["backend"] == backend.detect_backend()
     static = backend.backend_conf(plan["backend"])["env"]
-    assert {k: str(v) for k, v in static.items()}.items() <= plan["env"].items()
-    assert "MASTER_PORT" not in plan["env"]  # picked per launch, not part of the plan
+    # the backend's static env sits in plan["backend_env"] (older plans: in plan["env"])
+    promised = {**plan.get("backend_env", {}), **plan["env"]}
+    assert static and {k: str(v) for k, v in static.items()}.items() <= promised.items()
+    assert "MASTER_PORT" not in promised  # picked per launch, not part of the plan

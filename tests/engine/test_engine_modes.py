@@ -75,10 +75,12 @@ def test_model_config_file_is_cached_per_version(spyre_cache):
         assert tp4[0]["device_config"]["num_gpu_blocks_override"] == blocks
 
 
-def test_resolve_engine_args_drops_default_nones_and_names_the_server():
-    plan = plan_for("model=granite_8b", "device=tp1", "model.path=/ckpt/g8b", "backend=cpu")
+def test_resolve_engine_args_drops_default_nones_and_names_the_server(granite_8b_config_dir):
+    # an existing checkpoint: the plan checks model.path (spyre_hydra.inputs)
+    ckpt = str(granite_8b_config_dir)
+    plan = plan_for("model=granite_8b", "device=tp1", f"model.path={ckpt}", "backend=cpu")
     args = modes.resolve_engine_args(plan)
-    assert args["model"] == "/ckpt/g8b"
+    assert args["model"] == ckpt
     assert args["served_model_name"] == "ibm-granite/granite-3.3-8b-instruct"
     assert args["enforce_eager"] is True  # conf/backend/cpu.yaml engine_args
     assert "num_gpu_blocks_override" not in args and "max_num_batched_tokens" not in args
@@ -96,7 +98,7 @@ def test_check_registry_applies_the_plans_settings(unset_env):
     vc = fake_vc(granite_hf())
     summary = modes.check_registry(plan, vc, strict=False)
     assert summary.num_blocks.applied == 8192 == vc.cache_config.num_gpu_blocks_override
-    modes.check_promises(plan, vc, environ={**plan["env"]})
+    modes.check_promises(plan, vc, environ=modes.promised_env(plan))
 
 
 def test_checkpoint_of_another_model_is_refused():
@@ -125,12 +127,12 @@ def test_broken_promise_names_field_and_values(field, vc_kwargs, promised, actua
         vc.parallel_config.tensor_parallel_size = 4
     with pytest.raises(PlanMismatchError, match=rf"^engine_args\.{field}: the plan promised "
                        rf"{promised} but vLLM's VllmConfig has {actual}\. Fix:"):
-        modes.check_promises(plan, vc, environ=dict(plan["env"]))
+        modes.check_promises(plan, vc, environ=modes.promised_env(plan))
 
 
 def test_env_promise_is_checked():
     plan = plan_for("backend=eager")
-    environ = {**plan["env"], "SENDNN_INFERENCE_DYNAMO_BACKEND": "sendnn"}
+    environ = {**modes.promised_env(plan), "SENDNN_INFERENCE_DYNAMO_BACKEND": "sendnn"}
     with pytest.raises(PlanMismatchError, match=r"^env\.SENDNN_INFERENCE_DYNAMO_BACKEND: the plan "
                        r"promised 'eager' but the environment has 'sendnn'\. Fix: unset"):
         modes.check_env(plan, environ)
@@ -158,3 +160,16 @@ def test_sendnn_engine_without_a_card_is_refused_before_vllm(monkeypatch):
     with pytest.raises(PlatformError, match=r"backend=sendnn with mode=generate needs a Spyre "
                        r"card and torch_sendnn.*Fix: backend=eager"):
         modes.run_mode(plan, compose_launch(["backend=sendnn"]))
+
+
+def test_backend_env_and_model_env_are_both_promised():
+    plan = plan_for("model=granite_8b", "device=tp4", "sendnn_version=1.0.2", "backend=eager")
+    promised = modes.promised_env(plan)
+    assert promised["SENDNN_INFERENCE_DYNAMO_BACKEND"] == "eager"  # the backend's static env
+    assert {k: promised[k] for k in TP4_ENV} == TP4_ENV  # the model's device env
+    # a plan from before the backend_env split (all in "env") gives the same launch env
+    old = {**plan, "env": promised}
+    old.pop("backend_env", None)
+    assert modes.promised_env(old) == promised
+    with pytest.raises(PlanMismatchError, match=r"^env\.FLEX_HDMA_P2PSIZE: the plan promised"):
+        modes.check_env(plan, {**promised, "FLEX_HDMA_P2PSIZE": "1"})
