@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from spyre_hydra.engine import backend, modes
-from spyre_hydra.errors import ConfigValidationError, EngineArgsError, PlanMismatchError
+from spyre_hydra.errors import ConfigValidationError, PlanMismatchError
 from spyre_hydra.plan import build_plan, compose_launch
 
 GRANITE_8B = (Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "ibm-granite"
