@@ -82,9 +82,11 @@ def find_config(rel: str, roots: list[Path]) -> Path | None:
 
 
 def cache_dir() -> Path:
-    """User cache dir for spyre_hydra (SPYRE_HYDRA_CACHE overrides)."""
+    """User cache dir for spyre_hydra: SPYRE_HYDRA_CACHE, else $XDG_CACHE_HOME/spyre_hydra,
+    else ~/.cache/spyre_hydra."""
     env = os.environ.get("SPYRE_HYDRA_CACHE")
     if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "spyre_hydra"
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "spyre_hydra"

@@ -38,12 +38,10 @@ _CORPUS = [
 
 
 def cache_root() -> Path:
-    """SPYRE_HYDRA_CACHE wins; else $XDG_CACHE_HOME/spyre_hydra; else ~/.cache/spyre_hydra."""
-    if os.environ.get("SPYRE_HYDRA_CACHE"):
-        return Path(os.environ["SPYRE_HYDRA_CACHE"]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "spyre_hydra"
+    """Where tiny checkpoints are cached: spyre_hydra's user cache dir."""
+    from ..paths import cache_dir
+
+    return cache_dir()
 
 
 def _sha256(path: Path) -> str:
