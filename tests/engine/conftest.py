@@ -85,36 +85,27 @@ def granite_8b_config_dir(tmp_path_factory) -> Path:
     return path
 
 
-def launch_command(prog: str = "spyre-launch") -> list[str]:
-    """The console script next to this interpreter (the engine venv's), else `python -m`."""
-    script = Path(sys.executable).parent / prog
-    if script.is_file():
-        return [str(script)]
-    module = {"spyre-launch": "spyre_hydra.launch", "spyre-hydra": "spyre_hydra.cli"}[prog]
-    return [sys.executable, "-m", module]
-
-
-def _launcher(cwd: Path, cache: Path):
+def _launcher(cwd: Path, cache: Path, launch_cmd):
     def run(*args: str, prog: str = "spyre-launch", timeout: float = 300,
             **extra_env: str) -> subprocess.CompletedProcess:
         cwd.mkdir(exist_ok=True)
         env = subprocess_env(SPYRE_HYDRA_CACHE=str(cache), **extra_env)
         for key in ("MASTER_PORT", "SENDNN_INFERENCE_MODEL_CONFIG_FILE"):  # per launch
             env.pop(key, None)
-        return subprocess.run([*launch_command(prog), *args], cwd=cwd, env=env,
+        return subprocess.run([*launch_cmd(prog), *args], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=timeout)
 
     return run
 
 
 @pytest.fixture
-def launch(tmp_path, tiny_cache):
+def launch(tmp_path, tiny_cache, h):
     """Run `spyre-launch ARGS` (or another console script) in a fresh process, in an empty
     working dir, with the session's tiny-model cache; returns the CompletedProcess."""
-    return _launcher(tmp_path / "cwd", tiny_cache)
+    return _launcher(tmp_path / "cwd", tiny_cache, h.launch_cmd)
 
 
 @pytest.fixture(scope="module")
-def module_launch(tmp_path_factory, tiny_cache):
+def module_launch(tmp_path_factory, tiny_cache, h):
     """`launch` for module-scoped fixtures (one run shared by several tests)."""
-    return _launcher(tmp_path_factory.mktemp("cwd"), tiny_cache)
+    return _launcher(tmp_path_factory.mktemp("cwd"), tiny_cache, h.launch_cmd)
