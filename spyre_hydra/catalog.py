@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import json
+import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,10 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import ConfigValidationError, Problem
-from .paths import cache_dir, find_config, model_files, search_path
+from .literal import unescape
+from .paths import PSEUDO_MODELS, cache_dir, find_config, model_files, search_path
+from .reading import InputError, load_yaml, read_bytes_bounded
+from .writer import OutputError, write_cache
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
         return super().construct_mapping(node, deep=deep)
 
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 class _NeedsHydra(Exception):
@@ -49,8 +51,10 @@ class _NeedsHydra(Exception):
 
 def _read_yaml(path: Path) -> dict:
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.load(fh, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = load_yaml(path, _Loader, what="conf file")  # bounded: size, kind, aliases
+    except InputError as exc:
+        raise ConfigValidationError([Problem(exc.path, exc.why, "", exc.fix)],
+                                    "cannot read the conf tree") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -130,15 +134,26 @@ def _compose_with_hydra(option: str, roots: list[Path]) -> dict:
     return OmegaConf.to_container(cfg.model, resolve=False, throw_on_missing=False)
 
 
-def _fingerprint(roots: list[Path]) -> str:
-    from . import __version__
-
-    digest = hashlib.sha256(f"{CACHE_FORMAT}:{__version__}".encode())
+def file_hashes(roots: list[Path]) -> dict[str, str]:
+    """sha256 of every conf file under the roots (read bounded: regular files only)."""
+    out = {}
     for root in roots:
         for path in sorted(root.rglob("*.yaml")):
-            digest.update(str(path).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+            try:
+                out[str(path)] = hashlib.sha256(read_bytes_bounded(path, what="conf file")
+                                                ).hexdigest()
+            except InputError as exc:
+                raise ConfigValidationError([Problem(exc.path, exc.why, "", exc.fix)],
+                                            "cannot read the conf tree") from None
+    return out
+
+
+def _fingerprint(roots: list[Path], hashes: dict[str, str] | None = None) -> str:
+    from . import __version__
+
+    hashes = file_hashes(roots) if hashes is None else hashes
+    blob = json.dumps([CACHE_FORMAT, __version__, sorted(hashes.items())])
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def load_entries(roots: list[Path]) -> dict[str, dict[str, Any]]:
@@ -152,38 +167,75 @@ def load_entries(roots: list[Path]) -> dict[str, dict[str, Any]]:
         except _NeedsHydra as why:
             log.debug("composing %s with Hydra: %s", option, why)
             model, files = _compose_with_hydra(option, roots), [str(path)]
-        entries[option] = {"model": model, "files": files}
+        # Imported text is stored escaped (`\${...}`) so Hydra never resolves it; the
+        # catalog holds what Hydra's resolution gives: the literal text.
+        entries[option] = {"model": unescape(model), "files": files}
     return entries
 
 
-def _well_formed(entries) -> bool:
-    """A cache file someone (or a crash) damaged is rebuilt, not trusted."""
-    return isinstance(entries, dict) and all(
-        isinstance(v, dict) and isinstance(v.get("model"), dict) and isinstance(v.get("files"), list)
-        for v in entries.values())
+def _digest(option: str, item: dict) -> str:
+    blob = json.dumps([CACHE_FORMAT, option, item["model"], item["files"], item["sha256"]],
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _seal(entries: dict, hashes: dict[str, str]) -> dict:
+    """Entries as plain JSON data, each with its files' sha256 and a digest of itself."""
+    entries = json.loads(json.dumps(entries))  # int keys become str, as a warm load sees them
+    for option, item in entries.items():
+        item["sha256"] = {f: hashes.get(f, "") for f in item["files"]}
+        item["digest"] = _digest(option, item)
+    return entries
+
+
+def _verified(data, hashes: dict[str, str], roots: list[Path]):
+    """The cached entries when every one still matches its files and its digest, else None:
+    a damaged, edited or foreign cache file is rebuilt, never trusted."""
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
+        return None
+    entries = data.get("entries")
+    if not isinstance(entries, dict) or list(entries) != _options(hashes, roots):
+        return None
+    for option, item in entries.items():
+        try:
+            if (not isinstance(item["model"], dict) or item["digest"] != _digest(option, item)
+                    or any(hashes.get(f) != h for f, h in item["sha256"].items())
+                    or set(item["sha256"]) != set(item["files"])):
+                return None
+        except (KeyError, TypeError, AttributeError):
+            return None
+    return entries
+
+
+def _options(hashes: dict[str, str], roots: list[Path]) -> list[str]:
+    """The model options model_files() would list, from the hashed file names (no glob)."""
+    for root in roots:
+        folder = str(root / "model")
+        found = sorted(p for p in hashes if p.startswith(folder + os.sep)
+                       and os.sep not in p[len(folder) + 1:])
+        names = [Path(p).stem for p in found if Path(p).stem not in PSEUDO_MODELS]
+        if names:
+            return names
+    return []
 
 
 def load_catalog(conf_dir=None, use_cache: bool = True) -> dict[str, dict[str, Any]]:
-    """The model entries of a conf tree, from the cache when no conf file has changed."""
+    """The model entries of a conf tree, from the cache when it verifies against the files."""
     roots = search_path(conf_dir)
     if not use_cache or os.environ.get("SPYRE_HYDRA_NO_CACHE"):
         return load_entries(roots)
-    key = _fingerprint(roots)
-    cached = cache_dir() / "catalog" / f"{key}.json"
-    try:
-        with open(cached, encoding="utf-8") as fh:
-            entries = json.load(fh)  # plain data: a cache file can't run code, unlike a pickle
-        if _well_formed(entries):
+    hashes = file_hashes(roots)
+    cached = cache_dir() / "catalog" / f"{_fingerprint(roots, hashes)}.json"
+    try:  # plain JSON: a cache file can't run code, unlike a pickle
+        entries = _verified(json.loads(read_bytes_bounded(cached, what="cache file")), hashes,
+                            roots)
+        if entries is not None:
             return entries
-    except (OSError, ValueError):
+    except (InputError, ValueError):
         pass
-    entries = load_entries(roots)
+    entries = _seal(load_entries(roots), hashes)
     try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(entries, fh)
-        os.replace(tmp, cached)  # atomic: a concurrent reader sees the old file or the new
-    except OSError as exc:  # a read-only cache only costs speed
+        write_cache(cached, json.dumps({"format": CACHE_FORMAT, "entries": entries}))
+    except (OSError, OutputError) as exc:  # a read-only cache only costs speed
         log.debug("catalog cache not written: %s", exc)
     return entries

@@ -72,7 +72,10 @@ def _counting(monkeypatch, stub: bool = False):
 
     def counted(roots):
         calls.append(roots)
-        return {"stub": {"model": {}, "files": []}} if stub else real(roots)
+        if not stub:
+            return real(roots)
+        # one empty entry per model file: a cache holding other options would not verify
+        return {o: {"model": {}, "files": []} for o in catalog.model_files(roots)}
 
     monkeypatch.setattr(catalog, "load_entries", counted)
     return calls
