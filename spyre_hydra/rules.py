@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import Problem
+from .literal import env_name_message, is_env_name
 from .versions import check_block_override
 
 Sources = Callable[[str], str]
@@ -134,6 +135,10 @@ def check_model(model: Mapping, path: str, sources: Sources, devices=()) -> list
                                     "" if "Fix:" in msg else "use a positive int, or "
                                     "{'<specifier>': int, default: int}"))
         for name, val in _dict(settings.get("env_vars")).items():
+            if not is_env_name(name):  # checked at load: an env.sh must never run it
+                problems.append(Problem(f"{sub}.env_vars.{name}", env_name_message(
+                    name, f"{sub}.env_vars"), sources(sub), "rename it: letters, digits and _ "
+                    "only, not starting with a digit"))
             if val is None or isinstance(val, (Mapping, list)):
                 problems.append(Problem(f"{sub}.env_vars.{name}", f"{val!r} must be a string or "
                                         "number.", sources(sub), f"{name}: \"<value>\""))

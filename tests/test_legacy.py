@@ -24,6 +24,7 @@ from spyre_hydra.legacy.layout import unique_names
 from spyre_hydra.paths import shipped_conf_dir
 from spyre_hydra.registry import get_model_registry, reset_registries
 from spyre_hydra.versions import select_block_override
+from spyre_hydra.writer import OutputError
 
 DATA = Path(__file__).parent / "data"
 LEGACY = DATA / "legacy"
@@ -339,7 +340,7 @@ def test_export_bad_version_and_unwritable(tmp_path):
     blocker.write_text("x")
     with pytest.raises(VersionError, match="--sendnn-version 'abc' is not a PEP 440"):
         export_legacy(tmp_path / "out.yaml", sendnn_version="abc")
-    with pytest.raises(LegacyFormatError, match="cannot write --out .*file/out.yaml"):
+    with pytest.raises(OutputError, match="cannot write .*file/out.yaml.*Fix:"):
         export_legacy(blocker / "out.yaml", sendnn_version="1.0.3")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
@@ -424,18 +425,23 @@ def test_out_dir_rules(tmp_path, cli):
     src = SOURCES["seed"]
     out = tmp_path / "out"
     out.mkdir()
-    (out / "keep.yaml").write_text("x: 1\n")
-    with pytest.raises(LegacyFormatError, match="--out .*out is not empty.*--force"):
+    (out / "keep.yaml").write_text("x: 1\n")  # not part of the written tree: left alone
+    (out / "notes.md").write_text("mine\n")
+    options = import_legacy(src, out)
+    model = out / "model" / f"{options[0]}.yaml"
+    assert (out / "keep.yaml").read_text() == "x: 1\n" and (out / "notes.md").is_file()
+    assert import_legacy(src, out) == options  # its own, unchanged files: replaced
+    model.write_text(model.read_text() + "# my edit\n")
+    with pytest.raises(OutputError, match=f"{model}: it was edited .*Fix: pass --force"):
         import_legacy(src, out)
     proc = cli("import-legacy", src, "--out", out)
-    assert proc.returncode != 0 and "Traceback" not in proc.stderr and "not empty" in proc.stderr
-    assert [p.name for p in out.iterdir()] == ["keep.yaml"]
-    (out / "notes.bin").write_bytes(b"\0")
-    with pytest.raises(LegacyFormatError, match="not part of a conf tree"):
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--force" in proc.stderr
+    assert model.read_text().endswith("# my edit\n")
+    import_legacy(src, out, force=True)
+    assert not model.read_text().endswith("# my edit\n")
+    (out / "model" / "mine.yaml").write_text("hf_id: x\n")  # would join the catalog
+    with pytest.raises(OutputError, match="mine.yaml is a conf file spyre-hydra did not write"):
         import_legacy(src, out, force=True)
-    (out / "notes.bin").unlink()
-    options = import_legacy(src, out, force=True)
-    assert "keep.yaml" not in os.listdir(out) and (out / "model" / f"{options[0]}.yaml").is_file()
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(LegacyFormatError, match="cannot write --out .*file/sub"):

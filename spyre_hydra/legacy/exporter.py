@@ -8,20 +8,22 @@ priority, because the plugin breaks pattern ties by file order.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
-from ..errors import LegacyFormatError, VersionError
+from ..errors import VersionError
 from ..versions import installed_sendnn_version, parse_version, select_block_override
+from ..writer import OutputError, write_text
 
 
 def add_arguments(parser) -> None:
     """Command-line arguments of `spyre-hydra export-legacy`."""
     parser.add_argument("--out", required=True, metavar="FILE", help="model_configs.yaml to write")
     parser.add_argument("--config-dir", metavar="DIR", help="conf tree (default: the shipped one)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace FILE even if edited since spyre-hydra wrote it (never a "
+                             "file it did not write)")
     parser.add_argument("--sendnn-version", metavar="V",
                         help="torch_sendnn version for version-dependent block counts "
                              "(default: the installed one; 'none' takes each default)")
@@ -29,7 +31,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Entry point of the subcommand."""
-    path = export_legacy(args.out, args.config_dir, args.sendnn_version)
+    path = export_legacy(args.out, args.config_dir, args.sendnn_version, args.force)
     print(f"wrote {path}")
     return 0
 
@@ -91,11 +93,10 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(list, _Dumper.represent_list)
 
 
-def export_legacy(out_path, conf_dir=None, sendnn_version=None) -> Path:
-    """Write the catalog of ``conf_dir`` as a plugin model_configs.yaml (atomically)."""
+def legacy_text(conf_dir=None, sendnn_version=None) -> str:
+    """The catalog of ``conf_dir`` as the text of a plugin model_configs.yaml."""
     from ..registry import get_model_registry
 
-    out = Path(out_path)
     version = installed_sendnn_version() if sendnn_version is None else sendnn_version
     try:
         parse_version(version)  # a bad version fails before anything is read or written
@@ -112,18 +113,19 @@ def export_legacy(out_path, conf_dir=None, sendnn_version=None) -> Path:
     if dropped:
         header += ("# Left out (device settings without a continuous-batching entry at that "
                    f"tp): {', '.join(dropped)}.\n")
-    text = header + yaml.dump(document, Dumper=_Dumper, sort_keys=False,
+    # A newline inside --config-dir must not end the comment: every line is commented again.
+    header = "".join(f"# {line.lstrip('# ')}\n" for line in header.splitlines())
+    return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False,
                               default_flow_style=False, width=100, allow_unicode=True)
+
+
+def export_legacy(out_path, conf_dir=None, sendnn_version=None, force: bool = False) -> Path:
+    """Write the catalog of ``conf_dir`` as a plugin model_configs.yaml, through the one writer
+    (atomic; never over a symlink, a foreign or (without ``force``) a hand-edited file)."""
+    text = legacy_text(conf_dir, sendnn_version)
+    out = Path(out_path)
+    sources = sorted(Path(conf_dir).rglob("*.yaml")) if conf_dir else []
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)  # atomic: readers see the old file or the new one
-    except OSError as exc:
-        if "tmp" in locals() and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise LegacyFormatError(f"cannot write --out {out}: {exc.strerror or exc}. Fix: pass a "
-                                "file in a directory you can write to.") from None
-    return out
+        return write_text(out, text, force=force, sources=sources)
+    except OutputError as exc:
+        raise OutputError(f"--out: {exc}") from None

@@ -3,24 +3,29 @@
 Reads both plugin schemas (the seed's `supported_configs` + `device_configs` by tp size, and
 the 2.6.3/1.10.0 `continuous_batching_configs` with nested `device_config`), then writes
 DIR/model/<option>.yaml per model over family bases made from the source's shared templates
-(see layout.py). Nothing is written unless the whole source converts: the tree is built in
-a temporary directory next to DIR and moved into place at the end.
+(see layout.py). Nothing is written unless the whole source converts and every target may be
+written (spyre_hydra.writer's rules: never SRC, never a file it did not write); other files
+in DIR are left alone.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from ..errors import LegacyFormatError
+from ..literal import escape
 from ..paths import find_config, shipped_conf_dir
+from ..writer import OutputError, check_targets, forget, read_manifest, write_files
 from . import layout
 from .source import read_source
+
+
+#: Folders of the written tree whose YAML files all join the imported catalog.
+GROUP_DIRS = ("model", "model/family", "device")
 
 
 def add_arguments(parser) -> None:
@@ -29,7 +34,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="conf dir to create (use with spyre-launch --config-dir DIR)")
     parser.add_argument("--force", action="store_true",
-                        help="replace a non-empty DIR that holds a conf tree (YAML files only)")
+                        help="also replace files an earlier import wrote to DIR that were edited "
+                             "since (never SRC, nor a file spyre-hydra did not write)")
 
 
 def run(args) -> int:
@@ -42,20 +48,37 @@ def run(args) -> int:
     return 0
 
 
-def _check_out(out: Path, force: bool) -> None:
+def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise LegacyFormatError(f"--out {out} is a file, not a directory. Fix: pass a new or "
                                 "empty directory.")
-    if not out.is_dir() or not any(out.iterdir()):
-        return
-    if not force:
-        raise LegacyFormatError(f"--out {out} is not empty. Fix: pass a new or empty directory, "
-                                "or --force to replace its conf tree.")
-    stray = [p for p in out.rglob("*") if p.is_file() and p.suffix not in (".yaml", ".md")]
-    if stray:
-        raise LegacyFormatError(f"--out {out} holds files that are not part of a conf tree (e.g. "
-                                f"{stray[0]}); --force only replaces conf trees. Fix: pass "
-                                "another directory.")
+    above = out
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if not above.is_dir():
+        raise LegacyFormatError(f"cannot write --out {out}: {above} is a file, not a "
+                                "directory. Fix: pass a directory you can write to.")
+
+
+def _leftovers(out: Path, targets: dict) -> list[Path]:
+    """Conf files of an earlier import that this one no longer writes (they would stay in
+    the catalog); a conf file spyre-hydra did not write there is refused: it would mix in."""
+    stale, foreign = [], []
+    for group in GROUP_DIRS:
+        folder = out / group
+        if not folder.is_dir():
+            continue
+        known = read_manifest(folder)
+        for path in sorted(folder.glob("*.yaml")):
+            if path in targets:
+                continue
+            (stale if path.name in known else foreign).append(path)
+    if foreign:
+        raise OutputError(f"cannot import into --out {out}: {foreign[0]} is a conf file "
+                          "spyre-hydra did not write, and the imported catalog would include "
+                          f"it ({len(foreign)} such file(s)); nothing was written. Fix: move "
+                          "it away, or pass another --out; --force never removes it.")
+    return stale
 
 
 def _tree(models, anchors, src: Path) -> dict[str, str]:
@@ -63,6 +86,9 @@ def _tree(models, anchors, src: Path) -> dict[str, str]:
     # Names the shipped tree already uses are avoided: spyre-launch --config-dir ranks DIR
     # after the shipped conf, so a same-named file in DIR would be ignored there.
     reserved = {p.stem for p in (shipped / "model" / "family").glob("*.yaml")}
+    # Source text is data: escaped, `${oc.env:SECRET}` is read back by Hydra as that text.
+    models = [replace(m, model=escape(m.model)) for m in models]
+    anchors = escape(anchors)
     hf_ids = [m.hf_id for m in models]
     options = layout.unique_names(hf_ids, {"auto", *(p.stem for p in
                                                      (shipped / "model").glob("*.yaml"))})
@@ -74,7 +100,7 @@ def _tree(models, anchors, src: Path) -> dict[str, str]:
     for i, m in enumerate(models):
         arch_family = next((families[c].body["family"] for c in chains[i]
                             if "architecture" in families[c].body), None)
-        expected = {"hf_id": m.hf_id, "family": arch_family or m.model["architecture"].get(
+        expected = {"hf_id": escape(m.hf_id), "family": arch_family or m.model["architecture"].get(
             "model_type", "imported"), **m.model, "priority": prio[i]}
         parts = [base] + [families[c].body for c in reversed(chains[i])]
         body = layout.model_body(expected, parts)
@@ -103,45 +129,18 @@ def _tree(models, anchors, src: Path) -> dict[str, str]:
     return files
 
 
-def _write(files: dict[str, str], out: Path) -> None:
-    parent = out.resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-    except OSError as exc:
-        raise LegacyFormatError(f"cannot write --out {out}: {exc.strerror or exc} ({parent}). "
-                                "Fix: pass a directory you can write to.") from None
-    old = None
-    try:
-        for rel, text in files.items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a conf dir is not a secret
-        if out.is_dir() and any(out.iterdir()):
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.rename(out, old / "tree")
-        elif out.is_dir():
-            out.rmdir()
-        os.rename(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists():
-            os.rename(old / "tree", out)  # put the previous tree back
-        raise LegacyFormatError(f"cannot write --out {out}: {exc.strerror or exc}. Fix: pass "
-                                "a directory you can write to.") from None
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 def import_legacy(src_path, out_dir, force: bool = False) -> list[str]:
     """Convert a plugin model_configs.yaml into a conf tree at ``out_dir``; the options written."""
     src, out = Path(src_path), Path(out_dir)
-    _check_out(out, force)
+    _check_out(out)
     models, anchors = read_source(src)
     files = _tree(models, anchors, src)
-    _write(files, out)
+    targets = {out / rel: text for rel, text in files.items()}
+    stale = _leftovers(out, targets)
+    check_targets([*targets, *stale], force, [src])  # all refusals at once, before any write
+    write_files(targets, force, [src])
+    if stale:
+        forget(stale, force, [src])
     from ..registry import reset_registries
 
     reset_registries()  # a registry loaded earlier from out_dir would be stale

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import LegacyFormatError, Problem
+from ..reading import InputError, check_node_budget, read_text_bounded
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -88,13 +89,13 @@ def _anchor_of(node, anchors: dict) -> str | None:
 def load_nodes(src: Path):
     """(data, per-model anchors and line, anchor -> value, duplicate-key problems)."""
     try:
-        text = src.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LegacyFormatError(f"cannot read {src}: {exc}. Fix: pass a readable "
-                                "model_configs.yaml.") from None
+        text = read_text_bounded(src, what="legacy catalog")
+    except InputError as exc:
+        raise fail([Problem(exc.path, exc.why, "", exc.fix)], src) from None
     loader = _Composer(text)
     try:
         root = loader.get_single_node()
+        check_node_budget(root, src, what="legacy catalog")  # before anything expands it
         named = getattr(loader, "doc_anchors", {})
         anchors = {id(n): name for name, n in named.items()}
         problems: list[Problem] = []
@@ -119,6 +120,8 @@ def load_nodes(src: Path):
                             "line")], src) from None
     except yaml.YAMLError as exc:
         raise fail([Problem(str(src), f"malformed YAML: {exc}.")], src) from None
+    except InputError as exc:
+        raise fail([Problem(exc.path, exc.why, "", exc.fix)], src) from None
     finally:
         loader.dispose()
     return data, arch_nodes, values, problems
