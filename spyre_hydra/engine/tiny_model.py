@@ -16,6 +16,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..reading import InputError, read_text_bounded
+from ..writer import OutputError, write_cache
+
 # Bump when the recipe below changes: a cached checkpoint with another version is rebuilt.
 RECIPE_VERSION = 2
 MARKER = ".spyre_hydra_tiny.json"
@@ -59,15 +62,15 @@ def is_valid(model_dir: Path, kind: str) -> bool:
     not just missing ones.
     """
     try:
-        marker = json.loads((model_dir / MARKER).read_text())
+        marker = json.loads(read_text_bounded(model_dir / MARKER, 1 << 20))
         if marker.get("recipe") != RECIPE_VERSION or marker.get("kind") != kind:
             return False
-        json.loads((model_dir / "config.json").read_text())
+        json.loads(read_text_bounded(model_dir / "config.json", 1 << 20))
         files = marker["files"]
         if "model.safetensors" not in files or "tokenizer.json" not in files:
             return False
         return all(_sha256(model_dir / n) == h for n, h in files.items())
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, InputError):
         return False
 
 
@@ -144,9 +147,8 @@ def _build(out: Path, kind: str) -> None:
     files = {
         p.name: _sha256(p) for p in sorted(out.iterdir()) if p.is_file() and p.name != MARKER
     }
-    (out / MARKER).write_text(
-        json.dumps({"recipe": RECIPE_VERSION, "kind": kind, "files": files}, indent=1)
-    )
+    write_cache(out / MARKER, json.dumps({"recipe": RECIPE_VERSION, "kind": kind,
+                                          "files": files}, indent=1))
 
 
 @contextlib.contextmanager
@@ -155,12 +157,13 @@ def _lock(path: Path):
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    # O_NOFOLLOW and no truncation: a symlink planted at the lock path is refused, not written.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def ensure_tiny_model(kind: str = "granite", cache_dir: str | os.PathLike | None = None) -> Path:
@@ -169,6 +172,9 @@ def ensure_tiny_model(kind: str = "granite", cache_dir: str | os.PathLike | None
         raise ValueError(f"unknown tiny model kind {kind!r}; expected one of {KINDS}")
     root = Path(cache_dir).expanduser() if cache_dir is not None else cache_root()
     target = root / f"tiny-{kind}"
+    if target.is_symlink():
+        raise OutputError(f"cache dir {target} is a symlink; spyre-hydra never replaces one. "
+                          "Fix: remove it, or set SPYRE_HYDRA_CACHE to another directory.")
     if is_valid(target, kind):
         return target
     with _lock(root / f".tiny-{kind}.lock"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from .. import tables
 from ..versions import DEFAULT_KEY
 
 HEAD = ["option", "hf_id", "family", "tp sizes", "modes", "platforms", "device settings"]
@@ -59,10 +60,7 @@ def cells(table: list[dict]) -> list[list[str]]:
 
 def markdown(table: list[dict]) -> str:
     """The README's model table (kept in sync by tests/test_listing.py)."""
-    lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
-              for row in cells(table)]
-    return "\n".join(lines)
+    return tables.markdown(HEAD, cells(table))
 
 
 def add_arguments(parser) -> None:
@@ -79,8 +77,5 @@ def run(args) -> int:
     elif args.format == "markdown":
         print(markdown(table))
     else:
-        body = cells(table)
-        widths = [max(len(x) for x in col) for col in zip(HEAD, *body)]
-        for line in [HEAD, *body]:
-            print("  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip())
+        print(tables.text(HEAD, cells(table)))
     return 0
