@@ -440,7 +440,7 @@ def test_out_dir_rules(tmp_path, cli):
     import_legacy(src, out, force=True)
     assert not model.read_text().endswith("# my edit\n")
     (out / "model" / "mine.yaml").write_text("hf_id: x\n")  # would join the catalog
-    with pytest.raises(OutputError, match="mine.yaml is a conf file spyre-hydra did not write"):
+    with pytest.raises(LegacyFormatError, match="mine.yaml is a conf file spyre-hydra did not"):
         import_legacy(src, out, force=True)
     blocker = tmp_path / "file"
     blocker.write_text("x")

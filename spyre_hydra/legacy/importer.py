@@ -19,7 +19,7 @@ import yaml
 from ..errors import LegacyFormatError
 from ..literal import escape
 from ..paths import find_config, shipped_conf_dir
-from ..writer import OutputError, check_targets, forget, read_manifest, write_files
+from ..writer import check_targets, forget, read_manifest, write_files
 from . import layout
 from .source import read_source
 
@@ -74,10 +74,11 @@ def _leftovers(out: Path, targets: dict) -> list[Path]:
                 continue
             (stale if path.name in known else foreign).append(path)
     if foreign:
-        raise OutputError(f"cannot import into --out {out}: {foreign[0]} is a conf file "
-                          "spyre-hydra did not write, and the imported catalog would include "
-                          f"it ({len(foreign)} such file(s)); nothing was written. Fix: move "
-                          "it away, or pass another --out; --force never removes it.")
+        raise LegacyFormatError(f"--out {out} is not empty: {foreign[0]} is a conf file "
+                                "spyre-hydra did not write, and the imported catalog would "
+                                f"include it ({len(foreign)} such file(s)); nothing was "
+                                "written. Fix: move it away, or pass another --out (--force "
+                                "never removes a file spyre-hydra did not write).")
     return stale
 
 
