@@ -41,6 +41,14 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:  # streamed: an own file swapped for a huge one stays cheap
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _encode(content: str | bytes) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
 
@@ -103,7 +111,7 @@ def _refusal(path: Path, force: bool, sources: set) -> str | None:
         return ("it exists and spyre-hydra did not write it (not in "
                 f"{path.parent / MANIFEST}). Fix: move it away yourself, or choose another "
                 "output path; --force never replaces files it did not write.")
-    if not force and sha256(path.read_bytes()) != known:
+    if not force and _file_sha256(path) != known:
         return ("it was edited since spyre-hydra wrote it. Fix: pass --force to replace it "
                 "(your edits are lost), or move it away first.")
     return None
