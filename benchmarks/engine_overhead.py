@@ -11,7 +11,10 @@ One untimed warm-up run of each side, then runs in ABBA order (a fixed order fav
 side follows the other's exit). Printed per run and as medians with their ratio: wall seconds
 of the whole process, its CPU seconds (user + system, from getrusage: steadier than wall on a
 busy machine) and the in-process seconds each side times itself (import vllm + config +
-engine start + generation).
+engine start + generation). spyre-launch keeps the garbage collector out of vLLM's imports
+and of its own exit (spyre_hydra/engine/gcpolicy.py); --same-gc does the same on the vLLM
+side, which leaves the cost of the front door itself (Python and Hydra start-up, compose,
+checks, plan) in the ratio.
 """
 
 from __future__ import annotations
@@ -30,14 +33,20 @@ from pathlib import Path
 GOAL = 1.05
 BIN = Path(sys.executable).parent
 PLAIN = r"""
-import json, os, sys, time
+import gc, json, os, sys, time
+SAME_GC = sys.argv[2] == "1"
 t0 = time.perf_counter()
+if SAME_GC:
+    gc.disable()
 import vllm
 from vllm import SamplingParams
 from vllm.engine.arg_utils import EngineArgs
 from vllm.v1.engine.llm_engine import LLMEngine
 spec = json.loads(sys.argv[1])
 vc = EngineArgs(**spec["engine_args"]).create_engine_config()
+if SAME_GC:
+    gc.freeze()
+    gc.enable()
 t1 = time.perf_counter()
 engine = LLMEngine.from_vllm_config(vc, disable_log_stats=True)
 t2 = time.perf_counter()
@@ -52,6 +61,8 @@ try:
     engine.engine_core.shutdown()
 except RuntimeError:  # torch.accelerator cleanup on a machine without one (see run.py)
     pass
+if SAME_GC:
+    gc.freeze()
 """
 
 
@@ -80,6 +91,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--same-gc", action="store_true",
+                        help="give the vLLM side spyre-launch's GC policy (engine/gcpolicy.py), "
+                        "so the ratio shows the front door's own cost only")
     opts = parser.parse_args()
 
     from spyre_hydra.engine.backend import free_port
@@ -100,7 +114,7 @@ def main() -> int:
     spec = json.dumps({"engine_args": args, "max_tokens": opts.max_tokens,
                        "prompts": list(cfg.prompts)})
     sides = {"spyre-launch": lambda: _run(launch, base_env),
-             "vLLM": lambda: _run([sys.executable, "-c", PLAIN, spec],
+             "vLLM": lambda: _run([sys.executable, "-c", PLAIN, spec, str(int(opts.same_gc))],
                                   {**env, "MASTER_PORT": str(free_port())})}
     for run in sides.values():  # warm-up, not counted: page cache, tiny model, exported catalog
         run()
@@ -114,6 +128,7 @@ def main() -> int:
         return t["config_s"] + t["engine_start_s"] + t["generate_s"]
 
     print(f"engine args: {args}")
+    print(f"vLLM side with spyre-launch's GC policy: {opts.same_gc}")
     print(f"{'run':>3} | spyre-launch: wall cpu in-proc (config start gen) | vLLM: wall cpu "
           "in-proc (config start gen)")
     for i, ((w1, t1), (w2, t2)) in enumerate(zip(ours, plain, strict=True)):
