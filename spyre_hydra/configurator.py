@@ -163,7 +163,7 @@ def _quiet_hydra_utils():
 def configurator_class(spec: Any, key: str, where: str) -> type[ModelConfigurator]:
     """The class a `configurator:` node names, checked (importable, a ModelConfigurator
     subclass, the node's extra keys accepted by its __init__) without instantiating it."""
-    from hydra.utils import get_class
+    from hydra.utils import get_object
 
     target = spec.get("_target_") if isinstance(spec, Mapping) else None
 
@@ -176,12 +176,12 @@ def configurator_class(spec: Any, key: str, where: str) -> type[ModelConfigurato
                       "my_pkg.MyConfigurator} (a ModelConfigurator subclass), or drop the key")
     try:
         with _quiet_hydra_utils():
-            cls = get_class(target)
+            cls = get_object(target)
     except Exception as exc:  # ImportError, AttributeError, ValueError: all say "not found"
         raise problem(f"{target!r} cannot be imported ({_first_line(exc)}).",
                       "install the package that defines it in this environment (or put its "
                       "folder on PYTHONPATH) and check the dotted name") from None
-    if not issubclass(cls, ModelConfigurator):
+    if not (isinstance(cls, type) and issubclass(cls, ModelConfigurator)):
         raise problem(f"{target!r} is not a subclass of spyre_hydra.ModelConfigurator.",
                       "derive it from spyre_hydra.ModelConfigurator (or DefaultConfigurator)")
     extra = {k: v for k, v in spec.items() if k not in _HYDRA_KEYS}

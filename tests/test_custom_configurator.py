@@ -123,6 +123,11 @@ BAD = [
     pytest.param(f"configurator: {{_target_: {PKG}.ExtraEnv, colour: red}}",
                  rf"{PKG}\.ExtraEnv' does not accept the keys \['colour'\]", id="bad-kwargs"),
     pytest.param("configurator: {extra_env: {}}", r"names no class", id="no-target"),
+    pytest.param("configurator: {_target_: os.getcwd}",
+                 r"'os\.getcwd' is not a subclass of spyre_hydra\.ModelConfigurator",
+                 id="a-function"),
+    pytest.param("configurator: {_target_: '${oc.env:HOME}'}", r"cannot be imported",
+                 id="interpolation-text"),
 ]
 
 
