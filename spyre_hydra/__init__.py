@@ -18,6 +18,7 @@ _EXPORTS = {
     "ModelMatcher": "matcher",
     "Pattern": "matcher",
     "DefaultConfigurator": "configurator",
+    "ModelConfigurator": "configurator",
     "ConfigurationSummary": "configurator",
     "ConfigValue": "configurator",
     "register_resolvers": "resolvers",

@@ -4,17 +4,26 @@ Env vars are set only when unset; a different existing value is kept and reporte
 num_gpu_blocks_override / max_num_batched_tokens is kept and reported. Strict mode turns each
 such conflict into :class:`ConfigConflictError`. Everything is checked before anything is
 changed, so a failure leaves the process environment and the vLLM config untouched.
+
+ModelConfigurator is the extension point: a family or model file may name a subclass with
+`configurator: {_target_: my_pkg.MyConfigurator, ...}`; make_configurator builds it (Hydra's
+instantiate) or DefaultConfigurator, and is the one place either is constructed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import logging
 import os
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigConflictError
+from .errors import ConfigConflictError, ConfigValidationError, Problem
+from .summary import ConfigurationSummary, ConfigValue, DeviceSettings
+
+__all__ = ["ConfigValue", "ConfigurationSummary", "DefaultConfigurator", "DeviceSettings",
+           "ModelConfigurator", "configurator_class", "make_configurator", "strict_from_env"]
 
 log = logging.getLogger(__name__)
 STRICT_ENV = "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"
@@ -32,63 +41,14 @@ def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
                               f"on / 0, false, no, off. Fix: export {STRICT_ENV}=1 (or unset it).")
 
 
-@dataclass
-class ConfigValue:
-    """A setting's model default and the value actually in force."""
+class ModelConfigurator:
+    """Base class of configurators (the seed's API): one model's device settings, by tp size.
 
-    default: Any
-    applied: Any
-
-    def was_overridden(self) -> bool:
-        return str(self.default) != str(self.applied)
-
-    def line(self, name: str) -> str:
-        if self.was_overridden():
-            return f"{name}={self.applied} ⚠ (default: {self.default})"
-        return f"{name}={self.applied} ✓"
-
-
-@dataclass
-class ConfigurationSummary:
-    """What a configurator set or found, for logs and the plan."""
-
-    model_name: str
-    tp_size: int
-    env_vars: dict[str, ConfigValue] = field(default_factory=dict)
-    num_blocks: ConfigValue | None = None
-    max_num_batched_tokens: ConfigValue | None = None
-
-    def conflicts(self) -> list[str]:
-        items = [(k, v) for k, v in self.env_vars.items()]
-        items += [("num_gpu_blocks_override", self.num_blocks),
-                  ("max_num_batched_tokens", self.max_num_batched_tokens)]
-        return [v.line(k) for k, v in items if v is not None and v.was_overridden()]
-
-    def format_log_message(self) -> str:
-        lines = [f"Applied registry configuration for '{self.model_name}' (TP={self.tp_size}):"]
-        if self.env_vars:
-            lines.append("  Environment variables:")
-            lines += [f"    {v.line(k)}" for k, v in self.env_vars.items()]
-        for name, value in (("num_gpu_blocks_override", self.num_blocks),
-                            ("max_num_batched_tokens", self.max_num_batched_tokens)):
-            if value is not None:
-                lines.append(f"  {value.line(name)}")
-        if len(lines) == 1:
-            lines.append("  no device-specific configs")
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class DeviceSettings:
-    """A model's settings for one layout, with the block count already version-selected."""
-
-    env_vars: Mapping[str, Any] = field(default_factory=dict)
-    num_gpu_blocks_override: int | None = None
-    max_num_batched_tokens: int | None = None
-
-
-class DefaultConfigurator:
-    """Applies one model's device settings to a VllmConfig (or any object shaped like one)."""
+    configure() is preview() -> check() -> apply, so a plan can show and check what configure
+    would do without a VllmConfig. A subclass changes what is applied by overriding
+    get_device_config (or preview); a model file names it with `configurator: {_target_: ...}`
+    and extra keys there arrive as keyword arguments after these three.
+    """
 
     def __init__(self, model_name: str, device_configs: Mapping[int, DeviceSettings],
                  strict: bool | None = None):
@@ -165,3 +125,93 @@ class DefaultConfigurator:
             return result
         os.environ[key] = str(value)
         return ConfigValue(str(value), str(value))
+
+
+class DefaultConfigurator(ModelConfigurator):
+    """The universal configurator: the catalog's device settings, applied as they are."""
+
+
+#: Keys of a `configurator:` node that Hydra's instantiate reads itself.
+_HYDRA_KEYS = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")
+
+
+def _describe(model, where: str | None) -> tuple[str, Any, str, str]:
+    """(model name, configurator node, key prefix, file) of a ModelEntry or a model tree."""
+    if isinstance(model, Mapping):  # a composed model node: the caller knows its file
+        return model["hf_id"], model.get("configurator"), "model", where or "the model file"
+    return (model.name, model.configurator, model.option,
+            where or (model.files or [f"conf/model/{model.option}.yaml"])[-1])
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0].rstrip('.') if lines else 'no message'}"
+
+
+@contextlib.contextmanager
+def _quiet_hydra_utils():
+    # hydra.utils logs every failed look-up at ERROR before re-raising; the error we raise
+    # says it better, so that log line would only be noise on stderr.
+    logger = logging.getLogger("hydra.utils")
+    saved, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = saved
+
+
+def configurator_class(spec: Any, key: str, where: str) -> type[ModelConfigurator]:
+    """The class a `configurator:` node names, checked (importable, a ModelConfigurator
+    subclass, the node's extra keys accepted by its __init__) without instantiating it."""
+    from hydra.utils import get_object
+
+    target = spec.get("_target_") if isinstance(spec, Mapping) else None
+
+    def problem(message: str, fix: str) -> ConfigValidationError:
+        return ConfigValidationError([Problem(f"{key}.configurator._target_", message, where,
+                                              fix)], "invalid configurator")
+
+    if not isinstance(target, str) or not target:
+        raise problem(f"{spec!r} names no class.", "configurator: {_target_: "
+                      "my_pkg.MyConfigurator} (a ModelConfigurator subclass), or drop the key")
+    try:
+        with _quiet_hydra_utils():
+            cls = get_object(target)
+    except Exception as exc:  # ImportError, AttributeError, ValueError: all say "not found"
+        raise problem(f"{target!r} cannot be imported ({_first_line(exc)}).",
+                      "install the package that defines it in this environment (or put its "
+                      "folder on PYTHONPATH) and check the dotted name") from None
+    if not (isinstance(cls, type) and issubclass(cls, ModelConfigurator)):
+        raise problem(f"{target!r} is not a subclass of spyre_hydra.ModelConfigurator.",
+                      "derive it from spyre_hydra.ModelConfigurator (or DefaultConfigurator)")
+    extra = {k: v for k, v in spec.items() if k not in _HYDRA_KEYS}
+    try:
+        inspect.signature(cls).bind("model", {}, None, **extra)
+    except TypeError as exc:
+        raise problem(f"{target!r} does not accept the keys {sorted(extra)}: {exc}.",
+                      "give only keyword arguments its __init__ takes after (model_name, "
+                      "device_configs, strict)") from None
+    return cls
+
+
+def make_configurator(model, device_configs: Mapping[int, DeviceSettings],
+                      strict: bool | None = None, where: str | None = None) -> ModelConfigurator:
+    """The configurator of a model (a ModelEntry or a composed model node): the class its
+    `configurator:` node names, built with hydra.utils.instantiate, else DefaultConfigurator.
+    Any failure is a ConfigValidationError naming the target and `where` (the model file)."""
+    name, spec, key, where = _describe(model, where)
+    if spec is None:
+        return DefaultConfigurator(name, device_configs, strict)
+    cls = configurator_class(spec, key, where)
+    from hydra.utils import instantiate
+
+    try:
+        with _quiet_hydra_utils():
+            build = instantiate(dict(spec), _partial_=True, _convert_="all")
+        return build(name, device_configs, strict)
+    except Exception as exc:  # the user's __init__ failed: name it, keep the cause chained
+        raise ConfigValidationError([Problem(
+            f"{key}.configurator", f"{cls.__module__}.{cls.__qualname__} could not be built: "
+            f"{_first_line(exc.__cause__ or exc)}.",
+            where, "fix the configurator's keys in the model file, or its __init__")],
+            "invalid configurator") from exc

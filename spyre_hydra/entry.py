@@ -43,6 +43,7 @@ class ModelEntry:
     priority: int = 0
     path: str | None = None
     files: list = field(default_factory=list)
+    configurator: dict | None = None
 
     def tp_sizes(self) -> list[int]:
         entries = self.continuous_batching_configs + self.static_batching_configs
@@ -84,4 +85,9 @@ class ModelEntry:
                    list(model.get("continuous_batching_configs") or []),
                    list(model.get("static_batching_configs") or []),
                    dict(model.get("device_configs") or {}), int(model.get("priority") or 0),
-                   model.get("path"), list(files))
+                   model.get("path"), list(files), _plain(model.get("configurator")))
+
+
+def _plain(node):
+    """A `configurator:` node as a plain dict (None when absent)."""
+    return dict(node) if isinstance(node, Mapping) else node

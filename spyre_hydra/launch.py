@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     from .resolvers import register_resolvers
     from .schema import store_schemas
 
+    console = argv is None  # run as the spyre-launch script, not called from Python
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         argv = preflight(argv)
@@ -136,8 +137,14 @@ def main(argv: list[str] | None = None) -> None:
     sys.argv = [PROG, *argv]
     app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",
                      version_base=None)(run)
-    with _no_mode_probe(argv, user_dir):
-        app()
+    try:
+        with _no_mode_probe(argv, user_dir):
+            app()
+    finally:
+        if console:  # the process ends next: no collection of vLLM's heap at exit
+            from .engine.gcpolicy import freeze_before_exit
+
+            freeze_before_exit()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ from typing import Any
 
 from .catalog import _read_yaml, load_catalog
 from .entry import ModelEntry, normalize_shapes  # noqa: F401 - re-exported
-from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
+from .configurator import (DeviceSettings, ModelConfigurator, configurator_class,
+                           make_configurator, strict_from_env)
 from .errors import ConfigValidationError, UnknownModelError
 from .matcher import ModelMatcher, Pattern
 from .paths import search_path
@@ -43,6 +44,8 @@ class ModelConfigRegistry:
             typed = {p.key for p in found}  # one message per key: the type error wins
             found += [p for p in check_model(model, option, sources, tuple(self.devices.values()))
                       if p.key not in typed]
+            if not found and model.get("configurator") is not None:
+                found += _configurator_problems(model["configurator"], option, files[-1])
             if found:
                 problems += found
                 continue
@@ -104,16 +107,17 @@ class ModelConfigRegistry:
         return best.name if best else None
 
     def get_configurator(self, name: str, sendnn_version: str | None = None,
-                         strict: bool | None = None) -> DefaultConfigurator:
-        """A configurator holding every layout's settings of one model."""
+                         strict: bool | None = None, tp_sizes=None) -> ModelConfigurator:
+        """The model's configurator (its `configurator:` class, else DefaultConfigurator)
+        holding every layout's settings, or only those of `tp_sizes`."""
         entry = self.get_model_config(name)
         version = installed_sendnn_version() if sendnn_version is None else sendnn_version
         by_tp = {}
         for tp, dev in self.devices.items():
             raw = entry.device_configs.get(dev)
-            if raw:
+            if raw and (tp_sizes is None or tp in tp_sizes):
                 by_tp[tp] = self.settings(entry, raw, version)
-        return DefaultConfigurator(entry.name, by_tp, strict)
+        return make_configurator(entry, by_tp, strict)
 
     def get_configurator_for_runtime(self, vllm_config: Any, warmup_shapes=None,
                                      sendnn_version: str | None = None,
@@ -135,15 +139,12 @@ class ModelConfigRegistry:
             if entry.static_entry(tp, warmup_shapes) is None:
                 return _refuse(strict, _unsupported(entry, tp, f"warmup_shapes="
                                                     f"{[list(s) for s in normalize_shapes(warmup_shapes)]}"))
-            return DefaultConfigurator(name, {}, strict)
+            return make_configurator(entry, {}, strict)
         mml = vllm_config.model_config.max_model_len
         mns = vllm_config.scheduler_config.max_num_seqs
         if entry.cb_entry(tp, mml, mns) is None:
             return _refuse(strict, _unsupported(entry, tp, f"max_model_len={mml} max_num_seqs={mns}"))
-        configurator = self.get_configurator(name, sendnn_version, strict)
-        configurator.device_configs = {tp: configurator.device_configs[tp]} if (
-            tp in configurator.device_configs) else {}
-        return configurator
+        return self.get_configurator(name, sendnn_version, strict, tp_sizes=(tp,))
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
@@ -171,6 +172,14 @@ class ModelConfigRegistry:
 def _model_schema():
     from .schema import ModelSpec
     return ModelSpec
+
+
+def _configurator_problems(spec, option: str, path: str) -> list:
+    try:  # imports the named module (the user's code, never vLLM by us) and checks the class
+        configurator_class(spec, option, path)
+    except ConfigValidationError as error:
+        return error.problems
+    return []
 
 
 def _dup(option, other, hf_id, path):

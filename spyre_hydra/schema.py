@@ -72,6 +72,8 @@ class ModelSpec:
     """Per device option (tp1, tp2, tp4): the settings applied with a supported CB layout."""
     priority: int = 0
     """Breaks ties between identical patterns: the higher priority wins."""
+    configurator: Optional[Dict[str, Any]] = None
+    """{_target_: pkg.Class, ...}: a ModelConfigurator subclass replacing DefaultConfigurator."""
 
 
 @dataclass

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,3 +30,55 @@ def test_every_python_package_is_listed():
     packages = {".".join(p.parent.relative_to(ROOT).parts)
                 for p in (ROOT / "spyre_hydra").rglob("__init__.py")}
     assert packages <= listed, f"unlisted: {sorted(packages - listed)}"
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_build_requires_a_setuptools_that_reads_spdx_license_strings():
+    from packaging.requirements import Requirement
+
+    reqs = [Requirement(r) for r in _pyproject()["build-system"]["requires"]]
+    setuptools = next(r for r in reqs if r.name == "setuptools")
+    assert _pyproject()["project"]["license"] == "Apache-2.0"
+    assert not setuptools.specifier.contains("70.0") and setuptools.specifier.contains("77.0")
+
+
+def test_py_typed_marker_is_package_data():
+    assert (ROOT / "spyre_hydra" / "py.typed").is_file()
+    assert "py.typed" in _pyproject()["tool"]["setuptools"]["package-data"]["spyre_hydra"]
+
+
+def test_engine_extra_keeps_ranges_and_the_setup_script_pins():
+    import re
+    from packaging.requirements import Requirement
+
+    extra = [Requirement(r) for r in _pyproject()["project"]["optional-dependencies"]["engine"]]
+    assert all(s.operator not in ("==", "===") for r in extra for s in r.specifier), extra
+    script = (ROOT / "launch" / "setup_engine.sh").read_text()
+    reqs = re.search(r"^REQS=\((.*)\)$", script, re.M).group(1)
+    pinned = re.search(r"\btransformers==(\S+)", reqs).group(1)
+    transformers = next(r for r in extra if r.name == "transformers")
+    assert transformers.specifier.contains(pinned), (pinned, transformers)
+
+
+@pytest.mark.slow
+def test_wheel_ships_py_typed_and_the_conf_tree(tmp_path):
+    """Build from a copy (setuptools writes build/ next to pyproject.toml)."""
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
+    for name in ("spyre_hydra", "conf"):
+        shutil.copytree(ROOT / name, src / name, ignore=skip)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                           str(tmp_path / "dist"), str(src)], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = (tmp_path / "dist").glob("spyre_hydra-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shipped = {"spyre_hydra/conf/" + p.relative_to(ROOT / "conf").as_posix()
+               for p in (ROOT / "conf").rglob("*.yaml")}
+    assert "spyre_hydra/py.typed" in names
+    assert shipped and shipped <= names, sorted(shipped - names)[:5]

@@ -10,7 +10,6 @@ Spyre plugin reads its env) at import time.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 
 from ..errors import EngineArgsError, PlanMismatchError, PlatformError, SpyreHydraError
 from ..inputs import read_prompts
+from .gcpolicy import collector_paused
 from .backend import (backend_conf, detect_backend, dynamic_env, hydra_conf_dir,
                       model_config_file)
 from .precheck import check_model, check_port, engine_error
@@ -183,16 +183,14 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
         stage = "importing vLLM"
         try:
             t1 = time.perf_counter()
-            # Hydra/OmegaConf's objects stay alive for the whole run: freezing them keeps the
-            # collector from rescanning them during vLLM's allocation-heavy imports.
-            gc.freeze()
-            import vllm  # noqa: F401  (after the env: platform plugins load at import)
+            with collector_paused():  # no GC rescans of vLLM's imports (see gcpolicy)
+                import vllm  # noqa: F401  (after the env: platform plugins load at import)
 
-            timings["import_vllm_s"] = round(time.perf_counter() - t1, 3)
-            from .build import build_vllm_config, summarize_vllm_config
+                timings["import_vllm_s"] = round(time.perf_counter() - t1, 3)
+                from .build import build_vllm_config, summarize_vllm_config
 
-            stage = "building the vLLM config"
-            vc = build_vllm_config(engine_args)
+                stage = "building the vLLM config"
+                vc = build_vllm_config(engine_args)
             summary = check_registry(plan, vc, bool(cfg.get("strict")) or strict_from_env(),
                                      conf_dir)
             check_promises(plan, vc)
