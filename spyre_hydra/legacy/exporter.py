@@ -91,11 +91,10 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(list, _Dumper.represent_list)
 
 
-def export_legacy(out_path, conf_dir=None, sendnn_version=None) -> Path:
-    """Write the catalog of ``conf_dir`` as a plugin model_configs.yaml (atomically)."""
+def catalog_text(conf_dir=None, sendnn_version=None) -> str:
+    """The catalog of ``conf_dir`` as the text of a plugin model_configs.yaml."""
     from ..registry import get_model_registry
 
-    out = Path(out_path)
     version = installed_sendnn_version() if sendnn_version is None else sendnn_version
     try:
         parse_version(version)  # a bad version fails before anything is read or written
@@ -112,8 +111,14 @@ def export_legacy(out_path, conf_dir=None, sendnn_version=None) -> Path:
     if dropped:
         header += ("# Left out (device settings without a continuous-batching entry at that "
                    f"tp): {', '.join(dropped)}.\n")
-    text = header + yaml.dump(document, Dumper=_Dumper, sort_keys=False,
+    return header + yaml.dump(document, Dumper=_Dumper, sort_keys=False,
                               default_flow_style=False, width=100, allow_unicode=True)
+
+
+def export_legacy(out_path, conf_dir=None, sendnn_version=None) -> Path:
+    """Write the catalog of ``conf_dir`` as a plugin model_configs.yaml (atomically)."""
+    out = Path(out_path)
+    text = catalog_text(conf_dir, sendnn_version)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
