@@ -189,8 +189,15 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
             import vllm  # noqa: F401  (after the env: platform plugins load at import)
 
             timings["import_vllm_s"] = round(time.perf_counter() - t1, 3)
-            from .build import build_vllm_config, summarize_vllm_config
+            from .build import build_vllm_config, engine_arg_names, summarize_vllm_config
 
+            if mode == "serve":  # vLLM's own serve parser: frontend options pass too
+                from .run import serve_args
+
+                stage = "parsing the serve options"
+                server = serve_args(engine_args, str(cfg.serve.host), int(cfg.serve.port))
+                names = set(engine_arg_names())
+                engine_args = {k: v for k, v in engine_args.items() if k in names}
             stage = "building the vLLM config"
             vc = build_vllm_config(engine_args)
             summary = check_registry(plan, vc, bool(cfg.get("strict")) or strict_from_env(),
@@ -210,7 +217,7 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
                 from .run import serve
 
                 stage = "serving"
-                serve(vc, str(cfg.serve.host), int(cfg.serve.port))
+                serve(*server)  # the server builds its VllmConfig from the same args
                 result["stopped"] = True
         except SpyreHydraError:
             raise
