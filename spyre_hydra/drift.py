@@ -111,6 +111,17 @@ def missing_from_catalog(config_file) -> list[str]:
     return [m for m in read_models(plugin) if m not in read_models(config_file)]
 
 
+def missing_warning(config_file) -> str | None:
+    """The warning a launch gives when pointing the plugin at `config_file` drops models."""
+    missing = missing_from_catalog(config_file)
+    if not missing:
+        return None
+    return (f"the installed Spyre plugin lists {len(missing)} model(s) the composed catalog "
+            f"lacks; pointing the plugin at {config_file} leaves them unconfigured: "
+            f"{', '.join(missing)}. Fix: add them to the conf tree (spyre-hydra check "
+            "--against-installed shows every difference).")
+
+
 def against_installed(conf_dir=None, sendnn_version=None,
                       installed_path=None) -> tuple[Path, dict[str, Any], list[str]]:
     """(plugin file, comparison, builtin models left out) for a conf tree's catalog."""

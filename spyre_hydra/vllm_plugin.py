@@ -88,7 +88,7 @@ def apply(environ, log) -> dict:
     """Compose, set the env, hook the config check; returns the plan."""
     import shlex
 
-    from .drift import missing_from_catalog
+    from .drift import missing_warning
 
     conf_dir = environ.get(CONF_DIR_ENV) or None
     overrides = shlex.split(environ.get(OVERRIDES_ENV) or "")
@@ -99,11 +99,9 @@ def apply(environ, log) -> dict:
     for warning in plan["warnings"]:
         log.warning("spyre_hydra: %s", warning)
     if MODEL_CONFIG_ENV in env:
-        missing = missing_from_catalog(env[MODEL_CONFIG_ENV])
-        if missing:
-            log.warning("spyre_hydra: the installed Spyre plugin lists %d model(s) the composed "
-                        "catalog lacks, so they are not configured: %s (spyre-hydra check "
-                        "--against-installed)", len(missing), ", ".join(missing))
+        warning = missing_warning(env[MODEL_CONFIG_ENV])
+        if warning:
+            log.warning("spyre_hydra: %s", warning)
     hook_config_check(plan, strict, log)
     kept = sorted(k for k in {**plan.get("backend_env", {}), **plan["env"]} if k not in env)
     late = too_late(env)

@@ -168,10 +168,16 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
                             "torch_sendnn, which is not installed here. Fix: backend=eager "
                             "(the Spyre plugin on CPU), or mode=config to build the config only.")
     t0 = time.perf_counter()
+    env = launch_env(plan, mode, conf_dir)
+    if MODEL_CONFIG_ENV in env:  # the plugin will read only the composed catalog
+        from ..drift import missing_warning
+
+        warning = missing_warning(env[MODEL_CONFIG_ENV])
+        if warning:
+            print(f"spyre-launch: warning: {warning}", file=sys.stderr)
     # The plugin and FMS print banners with print(); stdout is kept for the result (JSON
     # for mode=config) by sending everything else to stderr.
-    with contextlib.redirect_stdout(sys.stderr), applied_env(
-            launch_env(plan, mode, conf_dir), keep=False):
+    with contextlib.redirect_stdout(sys.stderr), applied_env(env, keep=False):
         from ..configurator import strict_from_env
 
         check_env(plan)

@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 240
 
@@ -95,3 +97,18 @@ def python() -> str:
     """This interpreter: the worktree's venv, which sees the checkout (console scripts
     shared with another venv would not)."""
     return sys.executable
+
+
+@pytest.fixture(scope="session")
+def tiny_cache(tmp_path_factory) -> Path:
+    """One spyre_hydra cache (tiny checkpoint, exported catalogs) for this folder's servers."""
+    return tmp_path_factory.mktemp("deploy_cache")
+
+
+@pytest.fixture(scope="session")
+def srv():
+    """The server helpers of this folder (conftest modules are not importable by name)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(running=running, exercise=exercise, python=python,
+                           server_env=server_env)
