@@ -102,10 +102,10 @@ def _tree(models, anchors, src: Path) -> dict[str, str]:
                                             f"tp_size: {tp}\n")
     # The source was a whole catalog: the tree says it replaces the shipped one, so every
     # tool (spyre-launch, list, check, exports, the registry) shows exactly these models.
-    files[CATALOG_MARKER] = (f"# Catalog imported from {src.name!r} by spyre-hydra import-legacy: "
-                             "its models replace the\n# shipped catalog. Delete this file (or "
-                             "set false) to overlay the shipped models instead.\n"
-                             "replaces_shipped: true\n")
+    files[CATALOG_MARKER] = (f"# Catalog imported from {src.name!r} by spyre-hydra "
+                             "import-legacy: its models replace the\n# shipped catalog. "
+                             "Delete this file (or set false) to overlay the shipped models "
+                             "instead.\nreplaces_shipped: true\n")
     return files
 
 
