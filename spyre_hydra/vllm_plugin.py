@@ -10,7 +10,8 @@ the first process composes the plan and:
   warning when the installed plugin lists models that catalog lacks;
 - wraps the platform's check_and_update_config, the first point where vLLM's parsed CLI is
   a VllmConfig, to compare the served model, tp and max_model_len with the plan (warnings;
-  refused in strict mode);
+  refused in strict mode). Without `model=` in the overrides the plan is composed there,
+  for the catalog model the served checkpoint's config.json matches;
 - logs one line naming spyre_hydra, the model option, tp and what it set.
 
 Ordering (vLLM 0.28): the API server loads general plugins in make_arg_parser
@@ -41,17 +42,48 @@ def register() -> None:
     if os.environ.get(APPLIED_ENV):
         return
     import logging
+    import shlex
+
+    log = logging.getLogger("vllm.spyre_hydra")
+    overrides = shlex.split(os.environ.get(OVERRIDES_ENV) or "")
+    if any(o.split("=", 1)[0].lstrip("+~") == "model" for o in overrides):
+        plan, strict = _guarded(apply, os.environ, log, overrides)
+        hook_config_check(lambda _vc: (plan, strict), log)
+        return
+    # No model= given: the served checkpoint picks it, once vLLM has read its config.json
+    # (still before the platform's check, which is where the Spyre plugin reads the env).
+    conf_dir = os.environ.get(CONF_DIR_ENV) or None
+    hook_config_check(lambda vc: _guarded(
+        apply, os.environ, log, [*overrides, f"model={pick_option(vc, conf_dir)}"]), log)
+
+
+def _guarded(function, *args):
+    """Run `function`; a spyre_hydra error ends vLLM's start with one paragraph, exit 2."""
     import sys
 
     from .errors import SpyreHydraError
 
-    log = logging.getLogger("vllm.spyre_hydra")
     try:
-        apply(os.environ, log)
+        return function(*args)
     except SpyreHydraError as error:
-        print(f"spyre_hydra (vLLM plugin, {OVERRIDES_ENV}={os.environ.get(OVERRIDES_ENV)!r}): "
-              f"error: {error}", file=sys.stderr)
+        print(f"spyre_hydra (vLLM plugin, {OVERRIDES_ENV}={os.environ.get(OVERRIDES_ENV)!r}, "
+              f"{CONF_DIR_ENV}={os.environ.get(CONF_DIR_ENV)!r}): error: {error}",
+              file=sys.stderr)
         raise SystemExit(error.exit_code) from None
+
+
+def pick_option(vllm_config, conf_dir) -> str:
+    """The catalog option whose pattern matches the served checkpoint best."""
+    from .errors import UnknownModelError
+    from .registry import get_model_registry
+
+    matches = get_model_registry(conf_dir).match_hf_config(vllm_config.model_config.hf_config)
+    if not matches:
+        raise UnknownModelError(f"no catalog model matches the served model "
+                                f"{vllm_config.model_config.model!r}. Fix: name it in "
+                                f"{OVERRIDES_ENV} (model=<option>), or add a model file to "
+                                "the conf dir (README: adding a model).")
+    return matches[0].option
 
 
 def compose_plan(overrides: list[str], conf_dir, environ) -> tuple[dict, bool]:
@@ -84,14 +116,11 @@ def plan_env(plan: dict, conf_dir, environ) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in environ}
 
 
-def apply(environ, log) -> dict:
-    """Compose, set the env, hook the config check; returns the plan."""
-    import shlex
-
+def apply(environ, log, overrides: list[str]) -> tuple[dict, bool]:
+    """Compose, set the env (where unset) and log the one line; returns (plan, strict)."""
     from .drift import missing_warning
 
     conf_dir = environ.get(CONF_DIR_ENV) or None
-    overrides = shlex.split(environ.get(OVERRIDES_ENV) or "")
     plan, strict = compose_plan(overrides, conf_dir, environ)
     env = plan_env(plan, conf_dir, environ)
     environ.update(env)
@@ -102,7 +131,6 @@ def apply(environ, log) -> dict:
         warning = missing_warning(env[MODEL_CONFIG_ENV])
         if warning:
             log.warning("spyre_hydra: %s", warning)
-    hook_config_check(plan, strict, log)
     kept = sorted(k for k in {**plan.get("backend_env", {}), **plan["env"]} if k not in env)
     late = too_late(env)
     log.info("spyre_hydra: model=%s (%s) tp=%d backend=%s; set %s%s%s", plan["option"],
@@ -111,7 +139,7 @@ def apply(environ, log) -> dict:
              f"; kept yours: {', '.join(kept)}" if kept else "",
              f"; too late for this process, export before starting vLLM: {', '.join(late)}"
              if late else "")
-    return plan
+    return plan, strict
 
 
 #: Variables read when vLLM (or huggingface_hub) is imported, before general plugins load.
@@ -148,8 +176,10 @@ def compare(plan: dict, vllm_config, conf_dir=None) -> list[str]:
     return found
 
 
-def hook_config_check(plan: dict, strict: bool, log) -> None:
-    """Compare the plan with the CLI's config when vLLM hands it to the platform."""
+def hook_config_check(planned, log) -> None:
+    """Wrap the platform's check_and_update_config (the first point where vLLM's parsed CLI
+    is a VllmConfig) to compare it with the plan; `planned(vllm_config)` gives (plan,
+    strict) -- composed already, or now from the served checkpoint."""
     from vllm.platforms import current_platform
 
     cls = type(current_platform)
@@ -157,6 +187,7 @@ def hook_config_check(plan: dict, strict: bool, log) -> None:
     conf_dir = os.environ.get(CONF_DIR_ENV) or None
 
     def check_and_update_config(klass, vllm_config) -> None:
+        plan, strict = planned(vllm_config)
         differences = compare(plan, vllm_config, conf_dir)
         if differences and strict:
             raise ValueError("spyre_hydra (strict): the server differs from the composed plan: "

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from spyre_hydra import vllm_plugin
+from spyre_hydra.errors import UnknownModelError
 
 needs_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
                                 reason="needs vllm (the engine venv)")
@@ -114,12 +115,12 @@ def test_env_is_set_before_the_spyre_plugin_reads_it(h, tmp_path):
     assert out["applied"] == "tiny_granite tp1"
 
 
-def test_logs_one_line_naming_model_tp_and_what_it_set(monkeypatch, caplog):
-    monkeypatch.setattr(vllm_plugin, "hook_config_check", lambda *a: None)
-    environ = {"SPYRE_HYDRA_OVERRIDES": "model=granite_8b device=tp4 backend=eager",
-               "FLEX_HDMA_P2PSIZE": "7"}
+def test_logs_one_line_naming_model_tp_and_what_it_set(caplog):
+    environ = {"FLEX_HDMA_P2PSIZE": "7"}
     with caplog.at_level(logging.INFO, logger="vllm.spyre_hydra"):
-        plan = vllm_plugin.apply(environ, logging.getLogger("vllm.spyre_hydra"))
+        plan, strict = vllm_plugin.apply(environ, logging.getLogger("vllm.spyre_hydra"),
+                                         ["model=granite_8b", "device=tp4", "backend=eager"])
+    assert strict is False
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert len(infos) == 1 and plan["tp_size"] == 4
     assert infos[0].startswith("spyre_hydra: model=granite_8b "
@@ -127,3 +128,45 @@ def test_logs_one_line_naming_model_tp_and_what_it_set(monkeypatch, caplog):
     assert "VLLM_DT_MAX_BATCH_TKV_LIMIT=131072" in infos[0]
     assert "kept yours: FLEX_HDMA_P2PSIZE" in infos[0] and environ["FLEX_HDMA_P2PSIZE"] == "7"
     assert environ["SPYRE_HYDRA_APPLIED"] == "granite_8b tp4"
+
+
+def test_without_model_the_served_checkpoint_picks_it(h):
+    granite = h.hf_config("ibm-granite/granite-3.3-8b-instruct")
+    vc = SimpleNamespace(model_config=SimpleNamespace(model="/ckpt", hf_config=granite))
+    assert vllm_plugin.pick_option(vc, None) == "granite_8b"
+    vc.model_config.hf_config = {"model_type": "acme"}
+    with pytest.raises(UnknownModelError, match="no catalog model matches the served model '/ckpt'. "
+                       "Fix: name it in SPYRE_HYDRA_OVERRIDES"):
+        vllm_plugin.pick_option(vc, None)
+
+
+_DEFERRED = r"""
+import json, os, sys
+from vllm.engine.arg_utils import AsyncEngineArgs
+from vllm.entrypoints.openai.cli_args import make_arg_parser
+from vllm.utils.argparse_utils import FlexibleArgumentParser
+parser = make_arg_parser(FlexibleArgumentParser())  # general plugins load here
+before = os.environ.get("SPYRE_HYDRA_APPLIED")
+args = parser.parse_args(["--model", sys.argv[1], "--max-model-len", "256"])
+vc = AsyncEngineArgs.from_cli_args(args).create_engine_config()  # the server's next step
+print("RESULT=" + json.dumps({"before": before, "after": os.environ.get("SPYRE_HYDRA_APPLIED"),
+                              "backend": os.environ.get("SENDNN_INFERENCE_DYNAMO_BACKEND")}))
+"""
+
+
+@pytest.mark.engine
+@needs_vllm
+def test_without_model_the_plan_is_composed_at_the_config_check(h, tmp_path):
+    env = _clean_env(h, SPYRE_HYDRA_CACHE=str(tmp_path), VLLM_LOGGING_LEVEL="INFO")
+    built = subprocess.run([sys.executable, "-m", "spyre_hydra.engine.tiny_model", "granite"],
+                           env=env, capture_output=True, text=True, check=True)
+    path = built.stdout.strip().splitlines()[-1]
+    proc = subprocess.run([sys.executable, "-c", _DEFERRED, path], capture_output=True,
+                          text=True, timeout=300, env={**env, "SPYRE_HYDRA_OVERRIDES":
+                                                       "backend=eager"})
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT=")]
+    assert line, proc.stderr[-4000:]
+    out = json.loads(line[0][len("RESULT="):])
+    assert out == {"before": None, "after": "tiny_granite tp1", "backend": "eager"}
+    # the CLI's --max-model-len 256 differs from the plan's 512: a warning, not a refusal
+    assert "--max-model-len is 256, the plan says 512" in proc.stdout + proc.stderr
