@@ -223,7 +223,8 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
                 from .run import serve
 
                 stage = "serving"
-                serve(*server)  # the server builds its VllmConfig from the same args
+                # the server builds its own VllmConfig from the same args: held to the plan
+                serve(*server, check=lambda config: check_promises(plan, config))
                 result["stopped"] = True
         except SpyreHydraError:
             raise

@@ -176,10 +176,11 @@ class _QuietShutdown:
         return not (self.stopping and type(exc).__name__ == "EngineDeadError")
 
 
-def serve(command, args) -> None:
+def serve(command, args, check=None) -> None:
     """Run vLLM's own `vllm serve` (ServeSubcommand.cmd: the API server, /metrics, log
     stats and every option as `vllm serve` has them) on parsed serve_args; returns after
-    SIGINT/SIGTERM."""
+    SIGINT/SIGTERM. `check(vllm_config)` runs on the config the server itself builds, right
+    after the platform's hook, so the server is held to the plan too."""
     import logging
 
     from vllm.entrypoints.serve.utils.api_utils import cli_env_setup
@@ -187,8 +188,26 @@ def serve(command, args) -> None:
     quiet = _QuietShutdown()
     for handler in logging.getLogger("vllm").handlers:
         handler.addFilter(quiet)
+    if check is not None:
+        _after_platform_check(check)
     cli_env_setup()
     try:
         command.cmd(args)
     except KeyboardInterrupt:  # SIGTERM/SIGINT during start-up: a clean stop
         pass
+
+
+def _after_platform_check(check) -> None:
+    """Call `check(vllm_config)` after current_platform.check_and_update_config, the last
+    edit vLLM makes to a VllmConfig (the one public point where the server's config is
+    complete and still in this process)."""
+    from vllm.platforms import current_platform
+
+    cls = type(current_platform)
+    original = cls.check_and_update_config
+
+    def check_and_update_config(klass, vllm_config) -> None:
+        original(vllm_config)
+        check(vllm_config)
+
+    cls.check_and_update_config = classmethod(check_and_update_config)

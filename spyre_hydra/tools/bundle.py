@@ -57,12 +57,12 @@ def env_script(env: dict, backend: str, config_file: str | None) -> str:
 
 def env_file(env: dict, backend: str, config_file: str | None) -> str:
     """docker --env-file: KEY=VALUE lines, taken literally (no quoting, no expansion)."""
-    check_env(env)
     full = dict(env)
     if backend != "cpu":
         full.setdefault("MASTER_PORT", "29500")
     if config_file:
         full[MODEL_CONFIG_ENV] = config_file
+    check_env(full)
     return "".join(f"{k}={v}\n" for k, v in full.items())
 
 

@@ -39,6 +39,8 @@ def add_arguments(parser) -> None:
                         "catalog unless it says it replaces it)")
     parser.add_argument("--target-dir", metavar="DIR", help="where the bundle will live on the "
                         "target host (default: --out as an absolute path)")
+    parser.add_argument("--model-path", metavar="PATH", help="the checkpoint's path on the "
+                        "target host (not checked here; model.path must exist on this one)")
     parser.add_argument("--force", action="store_true", help="replace a bundle already in DIR")
 
 
@@ -80,7 +82,8 @@ def plan_for_target(overrides, conf_dir=None) -> tuple[dict, object, list[str]]:
     return plan, cfg, overrides
 
 
-def bundle_files(plan: dict, cfg, overrides, conf_dir, target_dir: str) -> dict[str, str]:
+def bundle_files(plan: dict, cfg, overrides, conf_dir, target_dir: str,
+                 model_path: str | None = None) -> dict[str, str]:
     """Every file of the bundle as text (nothing written)."""
     from ..engine.modes import promised_env, resolve_engine_args
     from ..legacy.exporter import catalog_text
@@ -95,6 +98,9 @@ def bundle_files(plan: dict, cfg, overrides, conf_dir, target_dir: str) -> dict[
         files["model_configs.yaml"] = catalog_text(conf_dir, plan["sendnn_version"])
         config_file = f"{target_dir}/model_configs.yaml"
     args = resolve_engine_args(plan, conf_dir)  # builtin:tiny_* -> the built checkpoint
+    if model_path:  # where the target keeps it; served under the catalog name
+        args["model"] = str(model_path)
+        args.setdefault("served_model_name", plan["model"])
     options = serve_options(args, cfg.serve.host, cfg.serve.port)
     files["serve.yaml"] = (f"# vllm serve --config serve.yaml  (after `. ./env.sh`); "
                            f"{plan['option']} tp{plan['tp_size']} {plan['runtime']} "
@@ -128,12 +134,12 @@ def _notes(plan: dict) -> list[str]:
     return notes
 
 
-def export_serve(overrides, out_dir, conf_dir=None, target_dir=None,
-                 force: bool = False) -> dict[str, Path]:
+def export_serve(overrides, out_dir, conf_dir=None, target_dir=None, force: bool = False,
+                 model_path: str | None = None) -> dict[str, Path]:
     """Plan for the target and write the bundle (all files or none); name -> path."""
     plan, cfg, overrides = plan_for_target(overrides, conf_dir)
     target = str(target_dir or Path(out_dir).absolute())
-    files = bundle_files(plan, cfg, overrides, conf_dir, target)
+    files = bundle_files(plan, cfg, overrides, conf_dir, target, model_path)
     written = bundle._write_bundle(out_dir, files, force)
     for note in _notes(plan):
         print(f"spyre-hydra export-serve: warning: {note}", file=sys.stderr)
@@ -143,7 +149,7 @@ def export_serve(overrides, out_dir, conf_dir=None, target_dir=None,
 def run(args) -> int:
     """Entry point of the subcommand."""
     written = export_serve(args.overrides, args.out, args.config_dir, args.target_dir,
-                           args.force)
+                           args.force, args.model_path)
     for path in written.values():
         print(f"wrote {path}")
     return 0

@@ -133,3 +133,16 @@ def test_cli_refuses_an_existing_bundle_without_force(h, tmp_path):
     assert again.returncode == 2 and "Traceback" not in again.stderr
     assert "--force" in again.stderr
     assert h.run_cli([*args, "--force"], tmp_path, prog="spyre-hydra").returncode == 0
+
+
+def test_target_paths_are_the_targets(tmp_path):
+    written = export_serve(["model=granite_8b", "device=tp4"], tmp_path / "b",
+                           target_dir="/srv/deploy", model_path="/ckpt/granite 8b")
+    serve = yaml.safe_load(written["serve.yaml"].read_text())
+    assert serve["model"] == "/ckpt/granite 8b"
+    assert serve["served-model-name"] == "ibm-granite/granite-3.3-8b-instruct"
+    assert env_file(written["serve.env"])["SENDNN_INFERENCE_MODEL_CONFIG_FILE"] == \
+        "/srv/deploy/model_configs.yaml"
+    with pytest.raises(LegacyFormatError, match="its value holds a newline"):
+        export_serve(["model=granite_8b"], tmp_path / "c", target_dir="/a\nB=1")
+    assert not (tmp_path / "c").exists()
