@@ -182,10 +182,12 @@ def _write_bundle(out_dir, files: dict[str, str], force: bool = False) -> dict[s
         elif out.is_dir():
             out.rmdir()  # empty, checked above
         os.rename(tmp, out)
-    except OSError as exc:
+    except BaseException as exc:  # an interrupt too: no partial bundle, no stray temp dir
         shutil.rmtree(tmp, ignore_errors=True)
         if old is not None and not out.exists():
             os.rename(old / "bundle", out)  # put the previous bundle back
+        if not isinstance(exc, OSError):
+            raise
         raise LegacyFormatError(f"--out {out_dir}: cannot write the bundle "
                                 f"({exc.strerror or exc}). Fix: pass a directory you can "
                                 "write to.") from None

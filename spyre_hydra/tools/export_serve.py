@@ -102,10 +102,10 @@ def bundle_files(plan: dict, cfg, overrides, conf_dir, target_dir: str,
         args["model"] = str(model_path)
         args.setdefault("served_model_name", plan["model"])
     options = serve_options(args, cfg.serve.host, cfg.serve.port)
-    files["serve.yaml"] = (f"# vllm serve --config serve.yaml  (after `. ./env.sh`); "
-                           f"{plan['option']} tp{plan['tp_size']} {plan['runtime']} "
-                           f"backend={backend}, torch_sendnn {plan['sendnn_version']}. Written "
-                           "by spyre-hydra export-serve.\n"
+    about = " ".join(f"{plan['option']} tp{plan['tp_size']} {plan['runtime']} backend="
+                     f"{backend}, torch_sendnn {plan['sendnn_version']}".split())  # one line
+    files["serve.yaml"] = (f"# vllm serve --config serve.yaml  (after `. ./env.sh`); {about}. "
+                           "Written by spyre-hydra export-serve.\n"
                            + yaml.safe_dump(options, sort_keys=False))
     files["env.sh"] = bundle.env_script(env, backend, config_file)
     files["serve.env"] = bundle.env_file(env, backend, config_file)

@@ -146,3 +146,21 @@ def test_target_paths_are_the_targets(tmp_path):
     with pytest.raises(LegacyFormatError, match="its value holds a newline"):
         export_serve(["model=granite_8b"], tmp_path / "c", target_dir="/a\nB=1")
     assert not (tmp_path / "c").exists()
+
+
+def test_interrupted_replace_keeps_the_previous_bundle(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    bundle._write_bundle(out, {"a.txt": "1", bundle.MANIFEST: json.dumps({"files": ["a.txt"]})})
+    real = os.rename
+
+    def interrupted(src, dst):
+        if str(src).startswith(str(tmp_path / ".out.")) and "old" not in str(src):
+            raise KeyboardInterrupt  # Ctrl-C just before the new bundle lands
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        bundle._write_bundle(out, {"b.txt": "2"}, force=True)
+    monkeypatch.undo()
+    assert sorted(os.listdir(out)) == ["a.txt", bundle.MANIFEST]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temp dirs left
