@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import logging
 import subprocess
 import sys
@@ -59,3 +60,14 @@ def test_tiny_model_decodes_every_id_to_printable_words(tmp_path, h):
     assert text.isprintable() and len(text.split()) > 300
     assert all(word.isalpha() or len(word) == 1 for word in text.split())
     assert out[1].startswith("False")  # the README's prompt is all known words
+
+
+def test_a_run_warns_only_about_its_own_model(h, tmp_path):
+    e5 = h.run_cli(["model=e5_large", "runtime=static", "mode=plan", "backend=eager"], tmp_path)
+    assert e5.returncode == 0, e5.stderr
+    warned = [line for line in e5.stderr.splitlines() if "warning: catalog:" in line]
+    assert warned and all(" intfloat/multilingual-e5-large " in line for line in warned)
+    granite = h.run_cli(["model=granite_8b", "device=tp4", "mode=plan", "backend=eager"],
+                        tmp_path)
+    assert granite.returncode == 0 and "catalog:" not in granite.stderr
+    assert json.loads(granite.stdout)["warnings"] == []
