@@ -45,8 +45,24 @@ def plan_from_config(cfg, hc) -> dict:
             found = find_config(f"{group}/{choices[group]}", roots)
             files[group] = str(found) if found else f"conf/{group}/{choices[group]}.yaml"
     devices = tuple(group_options("device", roots))
-    return build_plan(cfg, choices.get("model"), list(hc.overrides.task), files,
+    plan = build_plan(cfg, choices.get("model"), list(hc.overrides.task), files,
                       devices=devices)
+    plan["warnings"] += own_findings(plan["option"], roots)
+    return plan
+
+
+def own_findings(option: str, roots: list[Path]) -> list[str]:
+    """The catalog's tie/shadow findings about this run's model only (the rest are
+    `spyre-hydra check` findings)."""
+    from .errors import UnknownModelError
+    from .registry import get_model_registry
+
+    user = [r for r in roots if r.resolve() != shipped_conf_dir().resolve()]
+    try:
+        notes = get_model_registry(user[0] if user else None).diagnostics_for(option)
+    except UnknownModelError:  # a model outside the catalog (e.g. a replacing conf dir)
+        return []
+    return [f"catalog: {note} (spyre-hydra check lists every finding)" for note in notes]
 
 
 def run(cfg) -> dict | None:

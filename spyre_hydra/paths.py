@@ -47,9 +47,55 @@ def search_path(conf_dir: str | os.PathLike | None = None) -> list[Path]:
     return [user] if user == shipped else [user, shipped]
 
 
+#: A conf dir's own statement about the shipped catalog (import-legacy writes it).
+CATALOG_MARKER = "spyre_hydra_catalog.yaml"
+
+
+def replaces_shipped(root: Path) -> bool:
+    """True when `root` says, in its CATALOG_MARKER, that its models replace the shipped
+    ones (`replaces_shipped: true`); a conf dir without it overlays the shipped catalog."""
+    import yaml
+
+    marker = Path(root) / CATALOG_MARKER
+    if not marker.is_file():
+        return False
+    try:
+        data = yaml.safe_load(marker.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        from .errors import UnknownOptionError
+
+        raise UnknownOptionError(f"{marker}: cannot read it ({exc}). Fix: make it a YAML "
+                                 "mapping such as `replaces_shipped: true`.") from None
+    value = data.get("replaces_shipped") if isinstance(data, dict) else None
+    if not isinstance(value, bool):
+        from .errors import UnknownOptionError
+
+        raise UnknownOptionError(f"{marker}: replaces_shipped is {value!r}. Valid: true or "
+                                 "false. Fix: `replaces_shipped: true` (or delete the file to "
+                                 "overlay the shipped catalog).")
+    return value
+
+
+def catalog_roots(roots: list[Path]) -> list[Path]:
+    """The roots whose model files are catalog models: every root down to (and including)
+    the first that replaces the shipped catalog. One meaning for a user conf dir in
+    spyre-launch, list/check/explain/exports and get_model_registry(conf_dir=)."""
+    out = []
+    for root in roots:
+        out.append(root)
+        if replaces_shipped(root):
+            break
+    return out
+
+
 def group_options(group: str, roots: list[Path]) -> list[str]:
-    """Option names of a group across the search path (no family bases or sub-folders)."""
+    """Option names of a group across the search path (no family bases or sub-folders);
+    for `model`, the catalog's models (catalog_roots) and the pseudo models."""
     names: set[str] = set()
+    if group == "model":
+        names.update(model_files(roots))
+        names.update(m for m in PSEUDO_MODELS if find_config(f"model/{m}", roots))
+        return sorted(names)
     for root in roots:
         folder = root / group
         if folder.is_dir():
@@ -58,18 +104,16 @@ def group_options(group: str, roots: list[Path]) -> list[str]:
 
 
 def model_files(roots: list[Path]) -> dict[str, Path]:
-    """Catalog model option -> file, from the first root that has model files.
-
-    A user conf dir with models is a catalog of its own (e.g. one written by import-legacy):
-    the shipped models are not listed with it, though its files may still inherit the
-    shipped family bases. A conf dir without models keeps the shipped catalog.
-    """
-    for root in roots:
-        found = {p.stem: p for p in sorted((root / "model").glob("*.yaml"))
-                 if p.stem not in PSEUDO_MODELS}
-        if found:
-            return found
-    return {}
+    """Catalog model option -> file. A user conf dir overlays the shipped catalog (its
+    files win by name, the shipped models stay); one whose CATALOG_MARKER says
+    `replaces_shipped: true` (as import-legacy writes) is the whole catalog, though its
+    files may still inherit the shipped family bases."""
+    found: dict[str, Path] = {}
+    for root in catalog_roots(roots):
+        for p in sorted((root / "model").glob("*.yaml")):
+            if p.stem not in PSEUDO_MODELS:
+                found.setdefault(p.stem, p)
+    return dict(sorted(found.items(), key=lambda item: item[0]))
 
 
 def find_config(rel: str, roots: list[Path]) -> Path | None:

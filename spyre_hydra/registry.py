@@ -60,9 +60,11 @@ class ModelConfigRegistry:
             raise ConfigValidationError(problems, "invalid model catalog")
         self.matcher = ModelMatcher(Pattern.from_architecture(e.name, e.architecture, e.priority, i)
                                     for i, e in enumerate(self._models.values()))
+        # Ties and shadows among catalog models are `spyre-hydra check` findings; a run
+        # hears only about its own model (diagnostics_for), so nothing is logged here.
         self.diagnostics = self.matcher.diagnostics()
         for note in self.diagnostics:
-            log.info("catalog: %s", note)
+            log.debug("catalog: %s", note)
 
     def _device_names(self) -> dict[int, str]:
         names: dict[int, str] = {}
@@ -93,6 +95,11 @@ class ModelConfigRegistry:
                 + f" Valid options: {', '.join(self._options)}. Fix: model=<option>, or add "
                 "conf/model/<option>.yaml (see README).")
         return entry
+
+    def diagnostics_for(self, name: str) -> list[str]:
+        """The catalog's tie/shadow findings that name this model (HF id or option)."""
+        entry = self.get_model_config(name)
+        return [n for n in self.diagnostics if f" {entry.name} " in n]  # names are spaced
 
     def find_matching_model(self, model_config: Any) -> str | None:
         """HF id of the best pattern matching ``model_config.hf_config``, or None."""

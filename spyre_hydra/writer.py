@@ -202,10 +202,12 @@ def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
                                       sort_keys=True)
                     temps.append((fds[folder], _temp(fds[folder], MANIFEST, body.encode(),
                                                      0o644), MANIFEST))
-        except OSError as exc:
+        except BaseException as exc:  # an interrupt too: no temp file stays behind
             for fd, tmp, _ in temps:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp, dir_fd=fd)
+            if not isinstance(exc, OSError):
+                raise
             raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}; nothing was "
                               "written. Fix: free space or choose a directory you can write "
                               "to.") from None

@@ -168,10 +168,16 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
                             "torch_sendnn, which is not installed here. Fix: backend=eager "
                             "(the Spyre plugin on CPU), or mode=config to build the config only.")
     t0 = time.perf_counter()
+    env = launch_env(plan, mode, conf_dir)
+    if MODEL_CONFIG_ENV in env:  # the plugin will read only the composed catalog
+        from ..drift import missing_warning
+
+        warning = missing_warning(env[MODEL_CONFIG_ENV])
+        if warning:
+            print(f"spyre-launch: warning: {warning}", file=sys.stderr)
     # The plugin and FMS print banners with print(); stdout is kept for the result (JSON
     # for mode=config) by sending everything else to stderr.
-    with contextlib.redirect_stdout(sys.stderr), applied_env(
-            launch_env(plan, mode, conf_dir), keep=False):
+    with contextlib.redirect_stdout(sys.stderr), applied_env(env, keep=False):
         from ..configurator import strict_from_env
 
         check_env(plan)
@@ -187,8 +193,15 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
                 import vllm  # noqa: F401  (after the env: platform plugins load at import)
 
                 timings["import_vllm_s"] = round(time.perf_counter() - t1, 3)
-                from .build import build_vllm_config, summarize_vllm_config
+                from .build import build_vllm_config, engine_arg_names, summarize_vllm_config
 
+                if mode == "serve":  # vLLM's own serve parser: frontend options pass too
+                    from .run import serve_args
+
+                    stage = "parsing the serve options"
+                    server = serve_args(engine_args, str(cfg.serve.host), int(cfg.serve.port))
+                    names = set(engine_arg_names())
+                    engine_args = {k: v for k, v in engine_args.items() if k in names}
                 stage = "building the vLLM config"
                 vc = build_vllm_config(engine_args)
             summary = check_registry(plan, vc, bool(cfg.get("strict")) or strict_from_env(),
@@ -208,7 +221,8 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
                 from .run import serve
 
                 stage = "serving"
-                serve(vc, str(cfg.serve.host), int(cfg.serve.port))
+                # the server builds its own VllmConfig from the same args: held to the plan
+                serve(*server, check=lambda config: check_promises(plan, config))
                 result["stopped"] = True
         except SpyreHydraError:
             raise

@@ -1,9 +1,11 @@
-"""Start vLLM (V1 engine, vllm 0.28) from an already-built VllmConfig.
+"""Start vLLM (V1 engine, vllm 0.28): offline generation from an already-built VllmConfig,
+and `mode=serve` as vLLM's own `vllm serve` code path.
 
-Everything here takes the VllmConfig produced by build.build_vllm_config, never engine
-args, so what `mode=config` prints is exactly what runs. vLLM and the platform plugin
-read env vars at import time: apply backend_env() before anything imports vllm (a fresh
-process is the safe way).
+generate() takes the VllmConfig produced by build.build_vllm_config, never engine args, so
+what `mode=config` prints is exactly what runs. serve() runs vLLM's serve subcommand on the
+plan's engine args parsed by vLLM's own parser, after run_mode has built and checked the
+VllmConfig those same args give. vLLM and the platform plugin read env vars at import
+time: apply backend_env() before anything imports vllm (a fresh process is the safe way).
 """
 
 from __future__ import annotations
@@ -107,51 +109,56 @@ def generate(
     return rows
 
 
-def _server_args(vllm_config, host: str, port: int, extra_cli: Sequence[str]):
-    """The API layer (FastAPI app, init_app_state) still wants vLLM's CLI Namespace for
-    frontend-only options (served names, chat template, ...). Engine options in it are
-    ignored here: the engine is built from vllm_config, not from these args."""
-    from vllm.entrypoints.openai.cli_args import make_arg_parser
+def serve_argv(options: dict, known: set[str]) -> list[str]:
+    """`vllm serve` arguments for an option mapping, converted as vLLM converts a --config
+    YAML (FlexibleArgumentParser.load_config_file): true -> --flag, false -> --no-flag,
+    lists as several values, mappings as JSON."""
+    import json
+
+    argv: list[str] = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            if value:
+                argv.append(flag)
+            elif "--no-" + flag[2:] in known:
+                argv.append("--no-" + flag[2:])
+        elif isinstance(value, (list, tuple)):
+            argv += [flag, *map(str, value)] if value else []
+        elif isinstance(value, dict):
+            argv += [flag, json.dumps(value)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def serve_args(engine_args: dict, host: str, port: int):
+    """vLLM's `serve` subcommand parser (the one `vllm serve` builds) applied to the plan's
+    engine args plus host and port; returns (subcommand, parsed args). Every serve option
+    is accepted by name, engine or frontend; an unknown one is refused here."""
+    from vllm.entrypoints.cli.serve import ServeSubcommand
     from vllm.utils.argparse_utils import FlexibleArgumentParser
 
-    parser = make_arg_parser(FlexibleArgumentParser(description="spyre_hydra serve"))
-    mc = vllm_config.model_config
-    argv = ["--model", mc.model, "--host", host, "--port", str(port), *extra_cli]
-    args = parser.parse_args(argv)
-    names = mc.served_model_name
-    args.served_model_name = [names] if isinstance(names, str) else list(names or [mc.model])
-    return args
+    from ..errors import EngineArgsError
 
-
-async def serve_async(vllm_config, host: str = "127.0.0.1", port: int = 8000,
-                      extra_cli: Sequence[str] = ()) -> None:
-    """OpenAI-compatible server driven by this exact VllmConfig.
-
-    Mirrors vllm.entrypoints.openai.api_server.run_server_worker, swapping its
-    `build_async_engine_client(args)` (which rebuilds a config from CLI args) for
-    AsyncLLM.from_vllm_config(vllm_config). serve_http installs SIGINT/SIGTERM handlers
-    on the loop that stop uvicorn; the finally block then shuts the engine down.
-    """
-    from vllm.entrypoints.openai.api_server import build_and_serve, setup_server
-    from vllm.usage.usage_lib import UsageContext
-    from vllm.v1.engine.async_llm import AsyncLLM
-
-    args = _server_args(vllm_config, host, port, extra_cli)
-    # Bind before the (slow) engine start so a busy port fails fast.
-    listen_address, sock = setup_server(args, reuse_port=False)
-    engine = None
+    parser = FlexibleArgumentParser(prog="vllm")
+    command = ServeSubcommand()
+    serve_parser = command.subparser_init(parser.add_subparsers(dest="subparser"))
+    argv = ["serve", *serve_argv({**engine_args, "host": host, "port": int(port)},
+                                 set(serve_parser._option_string_actions))]
     try:
-        engine = AsyncLLM.from_vllm_config(
-            vllm_config,
-            usage_context=UsageContext.OPENAI_API_SERVER,
-            disable_log_stats=True,
-        )
-        shutdown_task = await build_and_serve(engine, listen_address, sock, args)
-        await shutdown_task
-    finally:
-        if engine is not None:
-            engine.shutdown()
-        sock.close()
+        args, unknown = parser.parse_known_args(argv)
+    except SystemExit:  # argparse printed its usage line on stderr already
+        raise EngineArgsError(f"vLLM's serve parser refused {argv[1:]}. Fix: use `vllm serve "
+                              "--help` option names (engine_args.<name with _>).") from None
+    if unknown:
+        raise EngineArgsError(f"engine_args: {unknown} is not a `vllm serve` option. Fix: use "
+                              "`vllm serve --help` names with _ for -, e.g. "
+                              "engine_args.enable_prefix_caching=true.")
+    command.validate(args)
+    return command, args
 
 
 class _QuietShutdown:
@@ -169,25 +176,38 @@ class _QuietShutdown:
         return not (self.stopping and type(exc).__name__ == "EngineDeadError")
 
 
-def serve(vllm_config, host: str = "127.0.0.1", port: int = 8000,
-          extra_cli: Sequence[str] = ()) -> None:
-    """Blocking wrapper around serve_async; returns after SIGINT/SIGTERM."""
+def serve(command, args, check=None) -> None:
+    """Run vLLM's own `vllm serve` (ServeSubcommand.cmd: the API server, /metrics, log
+    stats and every option as `vllm serve` has them) on parsed serve_args; returns after
+    SIGINT/SIGTERM. `check(vllm_config)` runs on the config the server itself builds, right
+    after the platform's hook, so the server is held to the plan too."""
     import logging
-    import signal
 
-    import uvloop
+    from vllm.entrypoints.serve.utils.api_utils import cli_env_setup
 
     quiet = _QuietShutdown()
     for handler in logging.getLogger("vllm").handlers:
         handler.addFilter(quiet)
-
-    # Until uvicorn installs its own handlers, turn SIGTERM into KeyboardInterrupt so a
-    # stop during the slow engine start still unwinds through the finally blocks.
-    def _interrupt(*_):
-        raise KeyboardInterrupt("terminated")
-
-    signal.signal(signal.SIGTERM, _interrupt)
+    if check is not None:
+        _after_platform_check(check)
+    cli_env_setup()
     try:
-        uvloop.run(serve_async(vllm_config, host, port, extra_cli))
-    except KeyboardInterrupt:
+        command.cmd(args)
+    except KeyboardInterrupt:  # SIGTERM/SIGINT during start-up: a clean stop
         pass
+
+
+def _after_platform_check(check) -> None:
+    """Call `check(vllm_config)` after current_platform.check_and_update_config, the last
+    edit vLLM makes to a VllmConfig (the one public point where the server's config is
+    complete and still in this process)."""
+    from vllm.platforms import current_platform
+
+    cls = type(current_platform)
+    original = cls.check_and_update_config
+
+    def check_and_update_config(klass, vllm_config) -> None:
+        original(vllm_config)
+        check(vllm_config)
+
+    cls.check_and_update_config = classmethod(check_and_update_config)

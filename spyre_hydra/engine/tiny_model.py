@@ -20,7 +20,7 @@ from ..reading import InputError, read_text_bounded
 from ..writer import OutputError, write_cache
 
 # Bump when the recipe below changes: a cached checkpoint with another version is rebuilt.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 MARKER = ".spyre_hydra_tiny.json"
 KINDS = ("granite", "llama")
 
@@ -30,16 +30,35 @@ _CHAT_TEMPLATE = (
     "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}assistant:{% endif %}"
 )
-_CORPUS = [
-    "The quick brown fox jumps over the lazy dog.",
-    "IBM Spyre is an AI accelerator card; vLLM serves large language models.",
-    "Hello world! Hello, my name is tiny granite and I generate random text.",
-    "The capital of France is Paris. The future of AI is open source.",
-    "Continuous batching keeps many sequences in flight at once.",
-    "0123456789 + - * / = ( ) [ ] { } < > , . ; : ! ? ' \" # @ % & _",
-]
-
-
+_UNK = "<unk>"
+# A word-level vocabulary of plain English words and punctuation: whatever ids the random
+# weights pick, the text decodes to printable words (no byte-fallback control tokens).
+_WORDS = """
+the of and to in is was for on that with as by at from it an be this are or his her
+their which has had have not but all were one new first more other some time when
+there after into who they she he we you your my our its about over than then also
+only two three can will would could should may might must do does did done made make
+year years people world day days way man woman life work part place case point group
+number fact hand home water room mother father area money story month lot right study
+book eye job word business issue side kind head house service friend power hour game
+line end member law car city community name president team minute idea kid body back
+parent face others level office door health person art war history party result change
+morning reason research girl guy moment air teacher force education good great little
+own old big high different small large next early young important few public bad same
+able last long best sure free true whole real open clear full hard late simple strong
+model card text data fast slow quiet bright blue green red white black gold silver
+hello Hello The It I A My What How world Paris France capital future open source language
+server token batch
+cloud river mountain garden window letter music paper light sound voice table chair
+bird tree flower stone ocean forest road bridge island village market school church
+say said go went see saw know knew get got give gave find found think thought tell
+told become became leave left feel felt bring brought begin began keep kept hold held
+write wrote stand stood hear heard let mean set meet run ran pay sit speak lie lead
+read grow lose fall send build understand draw break spend cut rise drive buy wear
+choose seek throw catch deal win forget lay sell fight teach eat sing swim fly rest
+quick brown fox jumps lazy dog accelerator serves generates random tiny granite
+. , ; : ! ? ' " ( ) - 0 1 2 3 4 5 6 7 8 9
+""".split()
 def cache_root() -> Path:
     """Where tiny checkpoints are cached: spyre_hydra's user cache dir."""
     from ..paths import cache_dir
@@ -75,25 +94,22 @@ def is_valid(model_dir: Path, kind: str) -> bool:
 
 
 def _build_tokenizer(out: Path) -> int:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    # Byte-level BPE: every string is encodable (no <unk>), so random prompts work.
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=512,
-        special_tokens=[_SPECIAL],  # id 0, like the real granite tokenizer
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tok.train_from_iterator(_CORPUS * 8, trainer=trainer)
+    # Word level: every token is a whole word (unknown words become <unk>), and decoding
+    # joins tokens with spaces, so any generated id sequence reads as words.
+    vocab = {_SPECIAL: 0, _UNK: 1}  # id 0 for end-of-text, like the real granite tokenizer
+    for word in _WORDS:
+        vocab.setdefault(word, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=_UNK))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token=_SPECIAL,
         eos_token=_SPECIAL,
         pad_token=_SPECIAL,
+        unk_token=_UNK,
         model_max_length=4096,
     )
     fast.chat_template = _CHAT_TEMPLATE
@@ -142,8 +158,8 @@ def _build_model(out: Path, kind: str, vocab_size: int) -> None:
 
 def _build(out: Path, kind: str) -> None:
     vocab = _build_tokenizer(out)
-    # Model vocab a round 1024 >= tokenizer vocab: vLLM wants tokenizer ids < model vocab.
-    _build_model(out, kind, max(1024, vocab))
+    # Model vocab = tokenizer vocab: every id the random weights can pick is a word.
+    _build_model(out, kind, vocab)
     files = {
         p.name: _sha256(p) for p in sorted(out.iterdir()) if p.is_file() and p.name != MARKER
     }

@@ -18,7 +18,7 @@ import yaml
 
 from ..errors import LegacyFormatError
 from ..literal import escape
-from ..paths import find_config, shipped_conf_dir
+from ..paths import CATALOG_MARKER, find_config, shipped_conf_dir
 from ..writer import check_targets, forget, read_manifest, write_files
 from . import layout
 from .source import read_source
@@ -125,8 +125,14 @@ def _tree(models, anchors, src: Path) -> dict[str, str]:
                                               for d in m.model["device_configs"]}):
         if find_config(f"device/tp{tp}", [shipped]) is None:
             files[f"device/tp{tp}.yaml"] = (f"# {tp} Spyre cards, tensor parallel {tp} (added by "
-                                            f"import-legacy for {src.name}).\nname: tp{tp}\n"
+                                            f"import-legacy for {src.name!r}).\nname: tp{tp}\n"
                                             f"tp_size: {tp}\n")
+    # The source was a whole catalog: the tree says it replaces the shipped one, so every
+    # tool (spyre-launch, list, check, exports, the registry) shows exactly these models.
+    files[CATALOG_MARKER] = (f"# Catalog imported from {src.name!r} by spyre-hydra "
+                             "import-legacy: its models replace the\n# shipped catalog. "
+                             "Delete this file (or set false) to overlay the shipped models "
+                             "instead.\nreplaces_shipped: true\n")
     return files
 
 

@@ -1,119 +1,155 @@
-"""`spyre-hydra export-serve [overrides...] --out DIR`: a composition as `vllm serve` input.
+"""`spyre-hydra export-serve [overrides...] --out DIR`: a deploy bundle for a named target.
 
-Writes DIR/serve.yaml for `vllm serve --config DIR/serve.yaml` (vLLM 0.28 reads a flat
-mapping of its long option names, `tensor-parallel-size: 4`; true booleans become bare
-flags, false ones --no-<name>) and DIR/env.sh exporting the plan's env (the backend's
-static vars, then the model's device vars). For the Spyre backends it also writes DIR/model_configs.yaml, the catalog in the plugin's schema, and
-points SENDNN_INFERENCE_MODEL_CONFIG_FILE at it, so the plugin's registry on a card host
-applies the same settings the plan shows. Plan only: vllm is not imported.
+The target is the card (`backend=sendnn`) unless `backend=eager|cpu` says otherwise; the
+exporting host's detected backend and its environment never leak into the bundle. DIR gets:
+
+  serve.yaml          `vllm serve --config` input (vLLM's long option names; host and port
+                      from serve.host / serve.port)
+  env.sh              the target's env, every value shell-quoted (`. ./env.sh`)
+  serve.env           the same env as KEY=VALUE lines for `docker run --env-file`
+  model_configs.yaml  the composed catalog in the plugin's schema (Spyre targets)
+  configmap.yaml      Kubernetes ConfigMaps holding the env and the files
+  serve.sh            env.sh, then vLLM's OpenAI server with the entry point that works
+  bundle.json         plan, overrides, `versions`, catalog fingerprint and the file list
+
+Plan only: vllm is not imported.
 """
 
 from __future__ import annotations
 
-import os
-import shlex
-import tempfile
+import json
+import sys
 from pathlib import Path
 
 import yaml
 
-from ..errors import LegacyFormatError
+from . import bundle
 
-#: Env var names a shell can export; anything else in a plan is a catalog bug.
-_SHELL_NAME = __import__("re").compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Group options a bundle may target; `auto` would mean "whatever this host has".
+TARGETS = ("sendnn", "eager", "cpu")
 
 
 def add_arguments(parser) -> None:
     """Command-line arguments of `spyre-hydra export-serve`."""
     parser.add_argument("overrides", nargs="*", metavar="OVERRIDE",
-                        help="spyre-launch overrides, e.g. model=granite_8b device=tp4")
-    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
-    parser.add_argument("--config-dir", metavar="DIR", help="conf tree (default: the shipped one)")
+                        help="spyre-launch overrides, e.g. model=granite_8b device=tp4 "
+                             "(target: backend=sendnn unless given)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="bundle directory to write")
+    parser.add_argument("--config-dir", metavar="DIR", help="user conf dir (overlays the shipped "
+                        "catalog unless it says it replaces it)")
+    parser.add_argument("--target-dir", metavar="DIR", help="where the bundle will live on the "
+                        "target host (default: --out as an absolute path)")
+    parser.add_argument("--model-path", metavar="PATH", help="the checkpoint's path on the "
+                        "target host (not checked here; model.path must exist on this one)")
+    parser.add_argument("--force", action="store_true", help="also replace bundle files edited by hand (never files spyre-hydra did not write)")
 
 
-def serve_options(plan: dict, engine_args: dict, host: str, port: int) -> dict:
+def serve_options(engine_args: dict, host: str, port: int) -> dict:
     """vllm serve's option mapping: long names with dashes, None (= vLLM default) dropped."""
     options = {k.replace("_", "-"): v for k, v in engine_args.items() if v is not None}
-    options.update({"host": host, "port": int(port)})
+    options.update({"host": str(host), "port": int(port)})
     return options
 
 
-def env_script(env: dict, backend: str, config_file: str | None) -> str:
-    """A sourceable shell script exporting the plan env (values shell-quoted)."""
-    lines = ["# Environment for `vllm serve --config serve.yaml`, written by spyre-hydra "
-             "export-serve.", f"# backend={backend}. Source it: . ./env.sh"]
-    for key, value in env.items():
-        if not _SHELL_NAME.match(key):
-            raise LegacyFormatError(f"env var name {key!r} cannot be exported by a shell. "
-                                    "Fix: rename it in the model's device_configs env_vars.")
-        lines.append(f"export {key}={shlex.quote(str(value))}")
-    if backend != "cpu":
-        # SpyreWorker joins a gloo group via env:// even at tp=1; a fixed port collides
-        # between concurrent servers, so only a default is given.
-        lines.append('export MASTER_PORT="${MASTER_PORT:-29500}"')
-    if config_file:
-        lines.append(": \"${SENDNN_INFERENCE_MODEL_CONFIG_FILE:=" + config_file + "}\"")
-        lines.append("export SENDNN_INFERENCE_MODEL_CONFIG_FILE")
-    return "\n".join(lines) + "\n"
+def target_overrides(overrides) -> list[str]:
+    """The overrides with the target backend made explicit: backend=sendnn (the card) when
+    none, or `auto`, is given."""
+    out, given = [], False
+    for item in overrides:
+        key, _, value = item.partition("=")
+        if key.lstrip("+~") == "backend":
+            given = True
+            item = "backend=sendnn" if value == "auto" else item
+        out.append(item)
+    return out if given else [*out, "backend=sendnn"]
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def export_serve(overrides, out_dir, conf_dir=None) -> dict[str, Path]:
-    """Plan the composition and write serve.yaml, env.sh (and model_configs.yaml)."""
-    from ..engine.modes import backend_name, promised_env, resolve_engine_args
+def plan_for_target(overrides, conf_dir=None) -> tuple[dict, object, list[str]]:
+    """Compose and plan for the target: (plan, composed cfg, effective overrides). The plan
+    is built against an empty environment, so the exporting shell's variables stay out."""
     from ..launch import preflight
-    from ..legacy.exporter import export_legacy
     from ..paths import GROUPS
     from ..plan import build_plan, compose_launch
 
-    # spyre-launch's own pre-flight: group checks, model=auto, backend=auto -> detected.
-    argv = preflight([*overrides, *(["--config-dir", str(conf_dir)] if conf_dir else [])])
+    extra = ["--config-dir", str(conf_dir)] if conf_dir else []
+    argv = preflight([*target_overrides(overrides), *extra])
     overrides = argv[:-2] if conf_dir else argv
     cfg = compose_launch(overrides, conf_dir)
     choices = cfg.hydra.runtime.choices
     plan = build_plan(cfg, choices.get("model"), overrides,
-                      {g: f"conf/{g}/{choices[g]}.yaml" for g in GROUPS if choices.get(g)})
-    out = Path(out_dir).resolve()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise LegacyFormatError(f"--out {out_dir}: cannot create it ({exc.strerror}). Fix: pass "
-                                "a directory you can write to.") from None
-    backend = backend_name(plan)
-    written = {}
+                      {g: f"conf/{g}/{choices[g]}.yaml" for g in GROUPS if choices.get(g)},
+                      environ={})
+    return plan, cfg, overrides
+
+
+def bundle_files(plan: dict, cfg, overrides, conf_dir, target_dir: str,
+                 model_path: str | None = None) -> dict[str, str]:
+    """Every file of the bundle as text (nothing written)."""
+    from ..engine.modes import promised_env, resolve_engine_args
+    from ..legacy.exporter import legacy_text
+    from ..paths import search_path
+    from ..stamp import catalog_fingerprint, installed_versions
+
+    backend = plan["backend"]
+    env = {k: str(v) for k, v in promised_env(plan).items()}
+    files: dict[str, str] = {}
     config_file = None
     if backend != "cpu":
-        written["model_configs"] = export_legacy(out / "model_configs.yaml", conf_dir,
-                                                 plan["sendnn_version"])
-        config_file = str(written["model_configs"])
-    args = resolve_engine_args(plan, conf_dir)
-    options = serve_options(plan, args, cfg.serve.host, cfg.serve.port)
-    header = (f"# vllm serve --config serve.yaml  (after `. ./env.sh`); {plan['option']} "
-              f"tp{plan['tp_size']} {plan['runtime']} backend={backend}, torch_sendnn "
-              f"{plan['sendnn_version']}. Written by spyre-hydra export-serve.\n")
-    written["serve"] = out / "serve.yaml"
-    _write(written["serve"], header + yaml.safe_dump(options, sort_keys=False))
-    written["env"] = out / "env.sh"
-    # the backend's static env (plan["backend_env"]) under the model's device env
-    _write(written["env"], env_script(promised_env(plan), backend, config_file), 0o755)
+        files["model_configs.yaml"] = legacy_text(conf_dir, plan["sendnn_version"])
+        config_file = f"{target_dir}/model_configs.yaml"
+    args = resolve_engine_args(plan, conf_dir)  # builtin:tiny_* -> the built checkpoint
+    if model_path:  # where the target keeps it; served under the catalog name
+        args["model"] = str(model_path)
+        args.setdefault("served_model_name", plan["model"])
+    options = serve_options(args, cfg.serve.host, cfg.serve.port)
+    about = " ".join(f"{plan['option']} tp{plan['tp_size']} {plan['runtime']} backend="
+                     f"{backend}, torch_sendnn {plan['sendnn_version']}".split())  # one line
+    files["serve.yaml"] = (f"# vllm serve --config serve.yaml  (after `. ./env.sh`); {about}. "
+                           "Written by spyre-hydra export-serve.\n"
+                           + yaml.safe_dump(options, sort_keys=False))
+    files["env.sh"] = bundle.env_script(env, backend, config_file)
+    files["serve.env"] = bundle.env_file(env, backend, config_file)
+    files["serve.sh"] = bundle.serve_script()
+    files["configmap.yaml"] = bundle.configmap(
+        plan, env, {k: files[k] for k in ("serve.yaml", "model_configs.yaml") if k in files},
+        backend)
+    files[bundle.MANIFEST] = json.dumps({
+        "target": {"backend": backend, "dir": target_dir},
+        "overrides": list(overrides), "plan": plan, "serve_options": options,
+        "versions": installed_versions(),
+        "catalog_fingerprint": catalog_fingerprint(search_path(conf_dir)),
+        "files": sorted([*files, bundle.MANIFEST])}, indent=2, ensure_ascii=False) + "\n"
+    return files
+
+
+def _notes(plan: dict) -> list[str]:
+    """What the exporter should know about the target that the plan alone does not say."""
+    from ..engine.backend import detect_backend
+
+    notes = list(plan["warnings"])
+    if plan["backend"] == "sendnn" and detect_backend() != "sendnn" and \
+            plan["sendnn_version"] in ("", "none", "not installed", "None"):
+        notes.append("torch_sendnn is not installed here, so version-dependent values take "
+                     "their default. Fix: pass the target's version, e.g. sendnn_version=1.0.3.")
+    return notes
+
+
+def export_serve(overrides, out_dir, conf_dir=None, target_dir=None, force: bool = False,
+                 model_path: str | None = None) -> dict[str, Path]:
+    """Plan for the target and write the bundle (all files or none); name -> path."""
+    plan, cfg, overrides = plan_for_target(overrides, conf_dir)
+    target = str(target_dir or Path(out_dir).absolute())
+    files = bundle_files(plan, cfg, overrides, conf_dir, target, model_path)
+    written = bundle._write_bundle(out_dir, files, force)
+    for note in _notes(plan):
+        print(f"spyre-hydra export-serve: warning: {note}", file=sys.stderr)
     return written
 
 
 def run(args) -> int:
     """Entry point of the subcommand."""
-    written = export_serve(args.overrides, args.out, args.config_dir)
+    written = export_serve(args.overrides, args.out, args.config_dir, args.target_dir,
+                           args.force, args.model_path)
     for path in written.values():
         print(f"wrote {path}")
     return 0

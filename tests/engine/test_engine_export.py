@@ -29,32 +29,32 @@ def _sourced_env(env_sh) -> dict[str, str]:
 
 def test_export_serve_granite_tp4(tmp_path):
     written = export_serve(G8B_TP4, tmp_path / "out")
-    serve = yaml.safe_load(written["serve"].read_text())
+    serve = yaml.safe_load(written["serve.yaml"].read_text())
     assert serve == {"model": "ibm-granite/granite-3.3-8b-instruct", "tensor-parallel-size": 4,
                      "max-model-len": 32768, "max-num-seqs": 32,
                      "num-gpu-blocks-override": 2080, "host": "127.0.0.1", "port": 8000}
-    env = _sourced_env(written["env"])
+    env = _sourced_env(written["env.sh"])
     assert {k: env[k] for k in TP4_ENV} == TP4_ENV
     assert env["SENDNN_INFERENCE_DYNAMO_BACKEND"] == "sendnn"
     assert env["FLEX_COMPUTE"] == "SENTIENT" and env["MASTER_PORT"] == "29500"
-    assert env["SENDNN_INFERENCE_MODEL_CONFIG_FILE"] == str(written["model_configs"])
-    models = yaml.safe_load(written["model_configs"].read_text())["models"]
+    assert env["SENDNN_INFERENCE_MODEL_CONFIG_FILE"] == str(written["model_configs.yaml"])
+    models = yaml.safe_load(written["model_configs.yaml"].read_text())["models"]
     assert "ibm-granite/granite-3.3-8b-instruct" in models
 
 
 def test_export_serve_cli_cpu_and_quoting(h, tmp_path):
     out = tmp_path / "cpu"
-    odd = "1 2'3 $HOME"  # a user's value the plan keeps; the shell must not expand it
+    # the exporting shell's value is not the target's: the bundle keeps the model's own
     proc = h.run_cli(["export-serve", "model=granite_8b", "device=tp4", "backend=cpu",
                       '+engine_args.served_model_name="my model\'s name"', "--out", str(out)],
-                     tmp_path, prog="spyre-hydra", FLEX_HDMA_P2PSIZE=odd)
+                     tmp_path, prog="spyre-hydra", FLEX_HDMA_P2PSIZE="1 2'3 $HOME")
     assert proc.returncode == 0, proc.stderr
     serve = yaml.safe_load((out / "serve.yaml").read_text())
     assert serve["enforce-eager"] is True and serve["served-model-name"] == "my model's name"
     assert not (out / "model_configs.yaml").exists()  # the plugin is off on cpu
     env = _sourced_env(out / "env.sh")
     assert env["VLLM_PLUGINS"] == "none" and "MASTER_PORT" not in env
-    assert env["FLEX_HDMA_P2PSIZE"] == odd
+    assert env["FLEX_HDMA_P2PSIZE"] == "268435456"
 
 
 def test_export_serve_bad_override_is_clean(h, tmp_path):
@@ -82,7 +82,7 @@ print("RESULT=" + json.dumps({k: getattr(args, k) for k in keys}))
 @needs_vllm
 def test_vllm_serve_parser_accepts_serve_yaml(tmp_path, probe_env):
     written = export_serve([*G8B_TP4, "+engine_args.enforce_eager=true"], tmp_path / "out")
-    proc = subprocess.run([sys.executable, "-c", _PARSE, str(written["serve"])],
+    proc = subprocess.run([sys.executable, "-c", _PARSE, str(written["serve.yaml"])],
                           capture_output=True, text=True, env=probe_env(), timeout=120)
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT=")]
     assert line, proc.stderr[-3000:]
