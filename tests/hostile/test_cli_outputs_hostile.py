@@ -72,7 +72,8 @@ def test_import_into_the_source_dir_keeps_source_and_notes(tmp_path, capsys, for
     assert code == 0, err
     after = snapshot(d)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing touched
-    assert all(k.startswith(("model", "device")) for k in after.keys() - before.keys())
+    assert all(k.startswith(("model", "device", "spyre_hydra_catalog.yaml", ".spyre_hydra_"))
+               for k in after.keys() - before.keys())
 
 
 @pytest.mark.parametrize("force", [[], ["--force"]], ids=["plain", "force"])
