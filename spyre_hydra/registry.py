@@ -20,7 +20,7 @@ from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
 from .errors import ConfigValidationError, UnknownModelError
 from .matcher import ModelMatcher, Pattern
 from .paths import search_path
-from .validate import check_dataclass, check_model
+from .checks.schema import check_dataclass, check_model
 from .versions import installed_sendnn_version, select_block_override
 
 log = logging.getLogger(__name__)

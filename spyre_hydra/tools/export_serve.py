@@ -31,7 +31,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--config-dir", metavar="DIR", help="conf tree (default: the shipped one)")
 
 
-def serve_options(plan: dict, engine_args: dict, host: str, port: int) -> dict:
+def serve_options(plan, engine_args: dict, host: str, port: int) -> dict:
     """vllm serve's option mapping: long names with dashes, None (= vLLM default) dropped."""
     options = {k.replace("_", "-"): v for k, v in engine_args.items() if v is not None}
     options.update({"host": host, "port": int(port)})
@@ -73,18 +73,14 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
 def export_serve(overrides, out_dir, conf_dir=None) -> dict[str, Path]:
     """Plan the composition and write serve.yaml, env.sh (and model_configs.yaml)."""
     from ..engine.modes import backend_name, promised_env, resolve_engine_args
-    from ..launch import preflight
+    from ..composer import compose_launch
+    from ..front import plan_from_config
+    from ..checks.pipeline import check_argv
     from ..legacy.exporter import export_legacy
-    from ..paths import GROUPS
-    from ..plan import build_plan, compose_launch
 
-    # spyre-launch's own pre-flight: group checks, model=auto, backend=auto -> detected.
-    argv = preflight([*overrides, *(["--config-dir", str(conf_dir)] if conf_dir else [])])
-    overrides = argv[:-2] if conf_dir else argv
-    cfg = compose_launch(overrides, conf_dir)
-    choices = cfg.hydra.runtime.choices
-    plan = build_plan(cfg, choices.get("model"), overrides,
-                      {g: f"conf/{g}/{choices[g]}.yaml" for g in GROUPS if choices.get(g)})
+    # the front door's steps: pre-flight (model=auto, backend=auto -> detected), compose, plan
+    cfg = compose_launch(check_argv(list(overrides), conf_dir), conf_dir)
+    plan = plan_from_config(cfg, cfg.hydra)
     out = Path(out_dir).resolve()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -96,13 +92,13 @@ def export_serve(overrides, out_dir, conf_dir=None) -> dict[str, Path]:
     config_file = None
     if backend != "cpu":
         written["model_configs"] = export_legacy(out / "model_configs.yaml", conf_dir,
-                                                 plan["sendnn_version"])
+                                                 plan.sendnn_version)
         config_file = str(written["model_configs"])
     args = resolve_engine_args(plan, conf_dir)
     options = serve_options(plan, args, cfg.serve.host, cfg.serve.port)
-    header = (f"# vllm serve --config serve.yaml  (after `. ./env.sh`); {plan['option']} "
-              f"tp{plan['tp_size']} {plan['runtime']} backend={backend}, torch_sendnn "
-              f"{plan['sendnn_version']}. Written by spyre-hydra export-serve.\n")
+    header = (f"# vllm serve --config serve.yaml  (after `. ./env.sh`); {plan.option} "
+              f"tp{plan.tp_size} {plan.runtime} backend={backend}, torch_sendnn "
+              f"{plan.sendnn_version}. Written by spyre-hydra export-serve.\n")
     written["serve"] = out / "serve.yaml"
     _write(written["serve"], header + yaml.safe_dump(options, sort_keys=False))
     written["env"] = out / "env.sh"

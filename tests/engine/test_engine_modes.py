@@ -76,7 +76,7 @@ def test_model_config_file_is_cached_per_version(spyre_cache):
 
 
 def test_resolve_engine_args_drops_default_nones_and_names_the_server(granite_8b_config_dir):
-    # an existing checkpoint: the plan checks model.path (spyre_hydra.inputs)
+    # an existing checkpoint: the plan checks model.path (spyre_hydra.checks.inputs)
     ckpt = str(granite_8b_config_dir)
     plan = plan_for("model=granite_8b", "device=tp1", f"model.path={ckpt}", "backend=cpu")
     args = modes.resolve_engine_args(plan)

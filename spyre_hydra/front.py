@@ -1,0 +1,68 @@
+"""The front door: overrides in, a checked LaunchPlan out.
+
+    spyre_hydra.compose(["model=granite_8b", "device=tp4"]) -> LaunchPlan
+
+`spyre-launch`, the tools, tests, sweeps and the vLLM plugin all come through here, so the
+Python API answers exactly what the command line does (`mode=plan` prints
+`compose(same overrides).to_dict()`). Nothing here imports torch or vLLM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .composer import compose_launch
+from .launchplan import LaunchPlan
+
+
+def conf_roots(hc) -> list[Path]:
+    """Every file root Hydra searched: the user's conf dir (search-path plugin or
+    --config-dir) as well as the shipped tree, so a user's device/tp8.yaml is valid too."""
+    from .paths import shipped_conf_dir
+
+    return [Path(s.path.replace("file://", "")) for s in hc.runtime.config_sources
+            if s.schema == "file"] or [shipped_conf_dir()]
+
+
+def plan_from_config(cfg, hc, environ: Mapping[str, str] | None = None) -> LaunchPlan:
+    """The LaunchPlan of a composed tree, reading choices and sources from its Hydra node."""
+    from .paths import GROUPS, find_config, group_options
+    from .plan import build_plan
+
+    choices = {k: v for k, v in dict(hc.runtime.choices).items() if v is not None}
+    roots = conf_roots(hc)
+    files = {}
+    for group in GROUPS:
+        if choices.get(group):
+            found = find_config(f"{group}/{choices[group]}", roots)
+            files[group] = str(found) if found else f"conf/{group}/{choices[group]}.yaml"
+    devices = tuple(group_options("device", roots))
+    return build_plan(cfg, choices.get("model"), [str(o) for o in hc.overrides.task], files,
+                      environ, devices, {g: choices[g] for g in GROUPS if g in choices},
+                      roots)
+
+
+def compose(overrides: Sequence[str] = (), conf_dir=None,
+            environ: Mapping[str, str] | None = None) -> LaunchPlan:
+    """Check the overrides as spyre-launch does (model=auto, backend=auto, version text),
+    compose with Hydra and return the checked LaunchPlan; raises SpyreHydraError."""
+    from .checks.pipeline import check_argv
+
+    if conf_dir is not None and not Path(conf_dir).is_dir():
+        from .errors import UnknownOptionError
+
+        raise UnknownOptionError(f"conf_dir {str(conf_dir)!r} is not a directory. Fix: pass a "
+                                 "conf tree such as the output of `spyre-hydra import-legacy`.")
+    checked = check_argv(list(overrides), conf_dir)
+    cfg = compose_launch(checked, conf_dir)
+    return plan_from_config(cfg, cfg.hydra, environ)
+
+
+def check_point(overrides: Sequence[str], conf_dir=None,
+                environ: Mapping[str, str] | None = None) -> LaunchPlan:
+    """One sweep point through every plan-time check (the same as a single launch)."""
+    return compose(overrides, conf_dir, environ)
+
+
+__all__ = ["check_point", "compose", "compose_launch", "conf_roots", "plan_from_config"]
