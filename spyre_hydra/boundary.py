@@ -55,11 +55,11 @@ def _hydra(exc: BaseException) -> str | None:
         return (f"the command line: cannot parse an override: {_first(exc)}. Fix: write "
                 "key=value, quoting values with spaces or brackets")
     if isinstance(exc, HydraException):
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
         cause = exc.__cause__ or exc.__context__
-        inner = describe(cause)[1] if cause is not None else None
-        if inner is not None and cause is not exc:
-            return inner
-        return f"composing the configuration: {_first(exc)}. Fix: check the overrides ({_TREE})"
+        why = f": {_first(cause)}" if cause is not None and _first(cause) else ""
+        hint = " ".join(lines[1:]).rstrip(".") if len(lines) > 1 else f"check the overrides ({_TREE})"
+        return f"{_first(exc) or 'composing the configuration'}{why}. Fix: {hint}"
     return None
 
 

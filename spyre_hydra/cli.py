@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from .boundary import guarded, report
+from .boundary import report
 from .output import quiet_stdout
 
 #: subcommand -> (module, one-line help)
@@ -54,12 +54,17 @@ def _main(argv: list[str] | None) -> int:
         quiet_stdout()
         return 0
     except Exception as error:  # noqa: BLE001 - the boundary names the subcommand
-        raise SystemExit(report(f"spyre-hydra {args.command}", error)) from None
+        return report(f"spyre-hydra {args.command}", error)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: every error ends in spyre_hydra.boundary (exit 2 or 3)."""
-    return guarded("spyre-hydra", _main, argv)
+    try:
+        return _main(argv)
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001 - the boundary: Ctrl-C, parser bugs
+        return report("spyre-hydra", error)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def checkpoint(tmp_path: Path, **changes) -> Path:
 def test_real_tree_with_matching_checkpoint_has_no_warning(tmp_path):
     from omegaconf import OmegaConf
 
-    from spyre_hydra.plan import compose_launch
+    from spyre_hydra.composer import compose_launch
 
     ckpt = checkpoint(tmp_path)
     cfg = compose_launch(["model=granite_8b", f"model.path={ckpt}", "mode=generate"])

@@ -39,15 +39,16 @@ def backend_name(plan: LaunchPlan) -> str:
     return detect_backend() if plan.backend == "auto" else plan.backend
 
 
-def promised_env(plan: LaunchPlan) -> dict:
+def promised_env(plan: LaunchPlan | Mapping) -> dict:
     """The backend's static env overlaid with the model's device env: what the plan promises."""
-    return plan.promised_env()
+    return as_plan(plan).promised_env()
 
 
 def launch_env(plan: LaunchPlan, mode: str, conf_dir=None, environ=None) -> dict[str, str]:
     """Every variable this launch sets (only where unset): the plan's env, then per-launch
     bits -- MASTER_PORT, the exported catalog for the plugin, logging on stderr."""
     environ = os.environ if environ is None else environ
+    plan = as_plan(plan)
     name = backend_name(plan)
     env = {k: str(v) for k, v in promised_env(plan).items()}
     if plan.backend == "auto":
@@ -64,6 +65,7 @@ def launch_env(plan: LaunchPlan, mode: str, conf_dir=None, environ=None) -> dict
 def resolve_engine_args(plan: LaunchPlan, conf_dir=None) -> dict[str, Any]:
     """The plan's engine args ready for EngineArgs: builtin:<tiny> built and cached, None
     defaults dropped, served under the catalog name when loaded from a path."""
+    plan = as_plan(plan)
     args = plan.engine_args()
     if plan.backend == "auto":
         for key, value in backend_conf(backend_name(plan), conf_dir)["engine_args"].items():

@@ -12,7 +12,8 @@ import yaml
 
 from spyre_hydra.engine import backend, modes
 from spyre_hydra.errors import ConfigValidationError, PlanMismatchError
-from spyre_hydra.plan import build_plan, compose_launch
+from spyre_hydra.composer import compose_launch
+from spyre_hydra.plan import build_plan
 
 GRANITE_8B = (Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "ibm-granite"
               / "granite-3.3-8b-instruct" / "config.json")
@@ -170,7 +171,7 @@ def test_backend_env_and_model_env_are_both_promised():
     assert promised["SENDNN_INFERENCE_DYNAMO_BACKEND"] == "eager"  # the backend's static env
     assert {k: promised[k] for k in TP4_ENV} == TP4_ENV  # the model's device env
     # a plan from before the backend_env split (all in "env") gives the same launch env
-    old = {**plan, "env": promised}
+    old = {**plan.to_dict(), "env": promised}
     old.pop("backend_env", None)
     assert modes.promised_env(old) == promised
     with pytest.raises(PlanMismatchError, match=r"^env\.FLEX_HDMA_P2PSIZE: the plan promised"):
