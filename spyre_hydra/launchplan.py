@@ -134,7 +134,7 @@ class LaunchPlan:
         """vLLM's VllmConfig for this plan (imports vLLM; sets the launch env in os.environ
         first, as vLLM reads it at import and the engine started from the config later)."""
         from .engine.build import build_vllm_config
-        from .engine.modes import launch_env, resolve_engine_args
+        from .engine.launchenv import launch_env, resolve_engine_args
 
         return build_vllm_config(resolve_engine_args(self, conf_dir),
                                  launch_env(self, "config", conf_dir))

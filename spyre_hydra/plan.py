@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import Any
 
 from omegaconf import DictConfig
 
