@@ -80,7 +80,7 @@ def _main(argv: list[str]) -> None:
     import hydra
 
     from .checks.argv import preflight
-    from .hydra_adapter import errors_raised
+    from .hydra_adapter import errors_raised, skip_mode_probe
     from .resolvers import register_resolvers
     from .schema import store_schemas
 
@@ -102,7 +102,7 @@ def _main(argv: list[str]) -> None:
     app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",
                      version_base=None)(run)
     try:
-        with errors_raised():
+        with errors_raised(), skip_mode_probe(argv, user_dir):
             app()
     finally:
         sys.argv = saved
