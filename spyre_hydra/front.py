@@ -25,12 +25,21 @@ def conf_roots(hc) -> list[Path]:
             if s.schema == "file"] or [shipped_conf_dir()]
 
 
+def _text(node):
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(node, resolve=False) if OmegaConf.is_config(node) else node
+
+
 def plan_from_config(cfg, hc, environ: Mapping[str, str] | None = None) -> LaunchPlan:
     """The LaunchPlan of a composed tree, reading choices and sources from its Hydra node."""
     from .paths import GROUPS, find_config, group_options
     from .plan import build_plan
 
-    choices = {k: v for k, v in dict(hc.runtime.choices).items() if v is not None}
+    # Read as text: an override's `${...}` is the user's value, not an interpolation of
+    # Hydra's own node (iterating the node would resolve it).
+    choices = {k: v for k, v in _text(hc.runtime.choices).items() if v is not None}
+    overrides = [str(o) for o in _text(hc.overrides.task)]
     roots = conf_roots(hc)
     files = {}
     for group in GROUPS:
@@ -38,7 +47,7 @@ def plan_from_config(cfg, hc, environ: Mapping[str, str] | None = None) -> Launc
             found = find_config(f"{group}/{choices[group]}", roots)
             files[group] = str(found) if found else f"conf/{group}/{choices[group]}.yaml"
     devices = tuple(group_options("device", roots))
-    return build_plan(cfg, choices.get("model"), [str(o) for o in hc.overrides.task], files,
+    return build_plan(cfg, choices.get("model"), overrides, files,
                       environ, devices, {g: choices[g] for g in GROUPS if g in choices},
                       roots)
 

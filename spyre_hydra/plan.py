@@ -53,8 +53,9 @@ def plain_tree(cfg: DictConfig | Mapping, source) -> tuple[dict, list[Problem]]:
         try:
             tree[key] = to_plain(child(cfg, key), key, problems, source)
         except Exception as exc:  # noqa: BLE001 - an unresolvable top-level value
-            problems.append(Problem(key, f"cannot be resolved: {str(exc).splitlines()[0]}",
-                                    source(key), f"fix or drop the override of {key}"))
+            problems.append(Problem(key, f"cannot be resolved: {str(exc).splitlines()[0]}.",
+                                    source(key), f"give {key} a plain value, or point its "
+                                    "${...} at a key that exists"))
             tree[key] = None
     return tree, problems
 

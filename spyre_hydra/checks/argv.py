@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import UnknownOptionError
 from ..paths import GROUPS, group_options, search_path, shipped_conf_dir
+from .conftree import check_conf_tree
 
 PROG = "spyre-launch"
 
@@ -61,7 +62,7 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
         raise UnknownOptionError(f"cannot parse the command line: {str(exc).splitlines()[0]} "
                                  "Fix: quote values with spaces or brackets, e.g. "
                                  "'runtime.warmup_shapes=[[2048,1024,16]]'.") from None
-    _check_yaml(roots)
+    check_conf_tree(roots)
     _check_output_dirs(parsed)
     rewrites: dict[str, list[str]] = _check_keys(parsed)
     rewrites.update(_quote_versions(parsed))
@@ -162,15 +163,6 @@ def _check_keys(parsed) -> dict[str, list[str]]:
         if root == "engine_args" and key != root and not ov.input_line.startswith("+"):
             rewrites[ov.input_line] = ["++" + ov.input_line]
     return rewrites
-
-
-def _check_yaml(roots: list[Path]) -> None:
-    """Hydra reports a YAML syntax error as a stack trace; name the file and line instead."""
-    from ..catalog import _read_yaml
-
-    for root in roots:
-        for path in sorted(root.rglob("*.yaml")):
-            _read_yaml(path)
 
 
 def _check_output_dirs(parsed) -> None:

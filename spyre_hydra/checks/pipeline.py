@@ -61,6 +61,8 @@ def check_tree(tree: Mapping, source: Sources, devices=(), unresolved=(),
         # A `selected.*` value fails to resolve because of a bad model entry: the entry's
         # own problem (naming its file) says it better than the interpolation does.
         model_broken = any(p.key.startswith("model") for p in problems)
+        bad = {p.key for p in unresolved}  # its "must be a str, not null" says nothing new
+        problems = [p for p in problems if p.key not in bad]
         problems += [p for p in unresolved
                      if not (model_broken and p.key.startswith("selected."))]
     if problems:

@@ -51,7 +51,9 @@ def to_plain(node: Any, path: str, problems: list[Problem], sources: Sources) ->
         except Exception as exc:  # noqa: BLE001 - reported as a problem, with its cause
             cause = exc.__cause__ if isinstance(exc.__cause__, SpyreHydraError) else exc
             msg = str(cause).split("\n    full_key")[0].strip()
-            problems.append(Problem(sub, f"cannot be resolved: {msg}", sources(sub)))
+            problems.append(Problem(sub, f"cannot be resolved: {msg}.", sources(sub),
+                                    f"give {sub} a plain value, or point its ${{...}} at a "
+                                    "key that exists (spyre-launch --cfg job shows the tree)"))
             value = None
         if isinstance(out, list):
             out.append(value)
