@@ -45,10 +45,13 @@ def _hydra(exc: BaseException) -> str | None:
                               OverrideParseException)
 
     if isinstance(exc, MissingConfigException):
-        name = getattr(exc, "missing_cfg_file", None) or "?"
+        name = getattr(exc, "missing_cfg_file", None)
         opts = getattr(exc, "options", None)
         valid = f" Valid options: {', '.join(map(str, opts))}." if opts else ""
-        return (f"config {name!r}: {_first(exc)}.{valid} Fix: name a config that exists "
+        why = " ".join(line.strip() for line in str(exc).splitlines()
+                       if line.strip() and not line.startswith(("\t", "Config search path")))
+        what = f"config {name!r}" if name else "the config directory"
+        return (f"{what}: {why.rstrip('.')}.{valid} Fix: name a config that exists "
                 "(--config-name config for the shipped tree; --info searchpath shows where "
                 "Hydra looks; spyre-hydra list shows the models)")
     if isinstance(exc, OverrideParseException):

@@ -56,11 +56,14 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
     from hydra.errors import OverrideParseException
 
     roots = search_path(conf_dir) if conf_dir else [shipped_conf_dir()]
+    parser = OverridesParser.create()
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        parsed = parser.parse_overrides(overrides)
     except OverrideParseException as exc:
-        raise UnknownOptionError(f"cannot parse the command line: {str(exc).splitlines()[0]} "
-                                 "Fix: quote values with spaces or brackets, e.g. "
+        bad = next((o for o in overrides if not _parses(parser, o)), None)
+        what = f"{bad!r}: cannot be parsed" if bad else "cannot parse the command line"
+        raise UnknownOptionError(f"{what}: {str(exc).splitlines()[0]} Fix: write key=value, "
+                                 "quoting values with spaces or brackets, e.g. "
                                  "'runtime.warmup_shapes=[[2048,1024,16]]'.") from None
     check_conf_tree(roots)
     _check_output_dirs(parsed)
@@ -104,6 +107,16 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
 
     return resolve_auto_backend(out, parsed, [o for a in overrides
                                               for o in rewrites.get(a, [a])], roots)
+
+
+def _parses(parser, text: str) -> bool:
+    from hydra.errors import OverrideParseException
+
+    try:
+        parser.parse_overrides([text])
+    except OverrideParseException:
+        return False
+    return True
 
 
 def _check_sweep_flags(parsed, multirun: bool) -> None:

@@ -147,8 +147,9 @@ def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | No
                                  "Fix: correct the key, or prefix a new key with '+'; "
                                  "`spyre-hydra schema` lists the keys.") from None
     roots = search_path(conf_dir)
-    choices = dict(cfg.hydra.runtime.choices)
-    task = list(cfg.hydra.overrides.task)
+    # as text: an override's ${...} is the user's value, not an interpolation to resolve
+    choices = OmegaConf.to_container(cfg.hydra.runtime.choices, resolve=False)
+    task = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
     plan = plan_from_config(cfg, cfg.hydra, environ).to_dict()
     tree = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
             else cfg[k] for k in cfg if k != "hydra"}
