@@ -103,7 +103,7 @@ def test_compose_refuses_a_conf_dir_that_is_not_a_directory(tmp_path):
 def test_single_launch_refuses_lengths_beyond_the_model(overrides, key, limit):
     # the same bound the sweep pre-flight applies per point: an error, never a warning
     with pytest.raises(ConfigValidationError, match=rf"{key} \(in command line .*\): .*exceeds "
-                       rf"{GRANITE}'s max_position_embeddings {limit} .*Fix: "):
+                       rf"the model's max_position_embeddings {limit} \({GRANITE}: .*Fix: "):
         compose(overrides, environ={})
 
 

@@ -61,9 +61,9 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
         parsed = parser.parse_overrides(overrides)
     except OverrideParseException as exc:
         bad = next((o for o in overrides if not _parses(parser, o)), None)
-        what = f"{bad!r}: cannot be parsed" if bad else "cannot parse the command line"
-        raise UnknownOptionError(f"{what}: {str(exc).splitlines()[0]} Fix: write key=value, "
-                                 "quoting values with spaces or brackets, e.g. "
+        what = (f"{bad!r}: " if bad else "") + "cannot parse the command line"
+        raise UnknownOptionError(f"{what}: {str(exc).splitlines()[0]} Fix: quote values with "
+                                 "spaces or brackets (key=value), e.g. "
                                  "'runtime.warmup_shapes=[[2048,1024,16]]'.") from None
     check_conf_tree(roots)
     _check_output_dirs(parsed)

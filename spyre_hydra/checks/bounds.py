@@ -28,8 +28,8 @@ def bound_problems(tree: Mapping, source: Sources) -> list[Problem]:
     if limit is None:
         return []
     name = tree["model"].get("hf_id") or "the model"
-    why = (f"exceeds {name}'s max_position_embeddings {limit} "
-           "(model.architecture.max_position_embeddings).")
+    why = (f"exceeds the model's max_position_embeddings {limit} ({name}: "
+           "model.architecture.max_position_embeddings).")
     problems = []
     if rt.get("name") == "cb":
         mml = rt.get("max_model_len")
