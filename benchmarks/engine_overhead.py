@@ -98,11 +98,12 @@ def main() -> int:
 
     from spyre_hydra.engine.backend import free_port
     from spyre_hydra.engine.modes import launch_env, resolve_engine_args
-    from spyre_hydra.plan import build_plan, compose_launch
+    from spyre_hydra import compose
+    from spyre_hydra.composer import compose_launch
 
     overrides = ["backend=eager", f"max_tokens={opts.max_tokens}"]
     cfg = compose_launch(overrides)
-    plan = build_plan(cfg, cfg.hydra.runtime.choices.model, overrides)
+    plan = compose(overrides)
     launch = [str(BIN / "spyre-launch"), *overrides]
     base_env = {**os.environ, "VLLM_LOGGING_LEVEL": "WARNING"}
     summary = json.loads(subprocess.run([*launch, "mode=config"], env=base_env, check=True,

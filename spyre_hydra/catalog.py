@@ -128,7 +128,7 @@ class _Loader_:
 
 
 def _compose_with_hydra(option: str, roots: list[Path]) -> dict:
-    from .plan import compose_launch
+    from .composer import compose_launch
 
     cfg = compose_launch([f"model={option}"], conf_dir=roots[0] if len(roots) > 1 else None)
     return OmegaConf.to_container(cfg.model, resolve=False, throw_on_missing=False)

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from .errors import SpyreHydraError
+from .boundary import report
 from .output import quiet_stdout
 
 #: subcommand -> (module, one-line help)
@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -53,9 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `spyre-hydra list | head`: the reader left, nothing to report
         quiet_stdout()
         return 0
-    except SpyreHydraError as error:
-        print(f"spyre-hydra {args.command}: error: {error}", file=sys.stderr)
-        return error.exit_code
+    except Exception as error:  # noqa: BLE001 - the boundary names the subcommand
+        return report(f"spyre-hydra {args.command}", error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: every error ends in spyre_hydra.boundary (exit 2 or 3)."""
+    try:
+        return _main(argv)
+    except SystemExit:
+        raise
+    except BaseException as error:  # noqa: BLE001 - the boundary: Ctrl-C, parser bugs
+        return report("spyre-hydra", error)
 
 
 if __name__ == "__main__":

@@ -1,75 +1,35 @@
 """`spyre-launch`: the Hydra app.
 
-Before Hydra runs, a pre-flight reads the command line with Hydra's own parsers and refuses
-unknown group options with one readable paragraph (Hydra's message carries its search path
-and, for errors raised in the task, a stack trace). It also turns `model=auto
-model_path=DIR` into the matching `model=<option>`. Then Hydra composes as usual, so
-`--cfg job`, `--info`, `-m` and every override keep working.
+    argv -> pre-flight (checks.argv) -> Hydra composes (hydra.main) -> run(cfg):
+    plan_from_config -> LaunchPlan -> mode=plan prints it | engine.modes.run_mode builds the
+    VllmConfig and runs it
+
+Before Hydra runs, the pre-flight reads the command line with Hydra's own parser and refuses
+unknown group options and keys with one readable paragraph; it also turns `model=auto
+model_path=DIR` into the matching `model=<option>` and `backend=auto` into the installed one.
+Hydra's own flags (`--cfg job`, `--info`, `--hydra-help`, `-sc`, `-m`) keep working. Every
+error, from Hydra, OmegaConf, the checks or the engine, ends in spyre_hydra.boundary.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import sys
 from pathlib import Path
 
-from .errors import SpyreHydraError, UnknownOptionError
+from .boundary import guarded
+from .errors import UnknownOptionError
 from .output import emit
-from .paths import GROUPS, group_options, shipped_conf_dir
-from .preflight import PROG, preflight  # noqa: F401 - preflight is part of this module's API
+from .paths import shipped_conf_dir
 
-log = logging.getLogger("spyre_hydra.launch")
-
-
-def _fail(error: Exception) -> None:
-    print(f"{PROG}: error: {error}", file=sys.stderr)
-    raise SystemExit(getattr(error, "exit_code", 2))
+PROG = "spyre-launch"
 
 
-def plan_from_config(cfg, hc) -> dict:
-    """Build the plan of a composed tree, reading choices and sources from its Hydra node."""
-    from .plan import build_plan
-
-    from .paths import find_config
-
-    choices = dict(hc.runtime.choices)
-    # Every file root Hydra searched: the user's conf dir (our search-path plugin or
-    # --config-dir) as well as the shipped tree, so a user's device/tp8.yaml is valid too.
-    roots = [Path(s.path.replace("file://", "")) for s in hc.runtime.config_sources
-             if s.schema == "file"] or [shipped_conf_dir()]
-    files = {}
-    for group in GROUPS:
-        if choices.get(group):
-            found = find_config(f"{group}/{choices[group]}", roots)
-            files[group] = str(found) if found else f"conf/{group}/{choices[group]}.yaml"
-    devices = tuple(group_options("device", roots))
-    plan = build_plan(cfg, choices.get("model"), list(hc.overrides.task), files,
-                      devices=devices)
-    plan["warnings"] += own_findings(plan["option"], roots)
-    return plan
-
-
-def own_findings(option: str, roots: list[Path]) -> list[str]:
-    """The catalog's tie/shadow findings about this run's model only (the rest are
-    `spyre-hydra check` findings)."""
-    from .errors import UnknownModelError
-    from .registry import get_model_registry
-
-    user = [r for r in roots if r.resolve() != shipped_conf_dir().resolve()]
-    try:
-        notes = get_model_registry(user[0] if user else None).diagnostics_for(option)
-    except UnknownModelError:  # a model outside the catalog (e.g. a replacing conf dir)
-        return []
-    return [f"catalog: {note} (spyre-hydra check lists every finding)" for note in notes]
-
-
-def run(cfg) -> dict | None:
-    """The task: plan, then hand the plan to the engine side for config/generate/serve."""
+def _task(cfg):
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from .front import plan_from_config
     from .resolvers import register_resolvers
 
     register_resolvers()  # a launcher may run this task in a fresh process (submitit)
@@ -77,20 +37,22 @@ def run(cfg) -> dict | None:
     if hc.mode == RunMode.MULTIRUN:  # one job of a sweep: never raises, writes result.json
         from .sweep.job import run_job
 
-        return run_job(cfg, hc, lambda: plan_from_config(cfg, hc))
-    try:
-        plan = plan_from_config(cfg, hc)
-        for warning in plan["warnings"]:
-            print(f"{PROG}: warning: {warning}", file=sys.stderr)
-        if plan["mode"] == "plan":
-            emit(json.dumps(plan, indent=2, ensure_ascii=False))
-            return plan
-        from .engine.run import run_mode  # lazy: imports vLLM
+        return run_job(cfg, hc, lambda: plan_from_config(cfg, hc).to_dict())
+    plan = plan_from_config(cfg, hc)
+    for warning in plan.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    if plan.mode == "plan":
+        emit(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+        return plan
+    from .engine.modes import run_mode  # lazy: imports vLLM
 
-        return run_mode(plan, cfg)
-    except SpyreHydraError as error:
-        _fail(error)
-    return None
+    return run_mode(plan, cfg)
+
+
+def run(cfg):
+    """The Hydra task: plan, then hand the plan to the engine side for config/generate/serve.
+    Errors end here (one paragraph, exit 2/3), never in Hydra's job-failure report."""
+    return guarded(PROG, _task, cfg)
 
 
 def _take_config_dir(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -106,58 +68,52 @@ def _take_config_dir(argv: list[str]) -> tuple[str | None, list[str]]:
     return user, out
 
 
-@contextlib.contextmanager
-def _no_mode_probe(argv: list[str], user_dir: str | None):
-    """Skip Hydra's extra compose that only reads `hydra.mode`.
-
-    Before running, Hydra composes the whole tree once just to read `hydra.mode`, and treats
-    an unset one (our conf never sets it) as "use the command line". When neither an override
-    nor a user conf dir can set it, that answer is known to be None: skipping the probe saves
-    about a quarter of a `mode=plan` launch. Otherwise Hydra probes as usual.
-    """
-    from hydra._internal.hydra import Hydra
-
-    if user_dir is not None or any("hydra.mode" in arg for arg in argv):
-        yield
-        return
-    probe = Hydra.get_mode
-    Hydra.get_mode = lambda self, config_name, overrides: None
-    try:
-        yield
-    finally:
-        Hydra.get_mode = probe
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
+def _version() -> str:
     import hydra
 
+    from . import __version__
+
+    return f"spyre_hydra {__version__} (spyre-launch), Hydra {hydra.__version__}"
+
+
+def _main(argv: list[str]) -> None:
+    import hydra
+
+    from .checks.argv import preflight
+    from .hydra_adapter import errors_raised, skip_mode_probe
     from .resolvers import register_resolvers
     from .schema import store_schemas
 
-    console = argv is None  # run as the spyre-launch script, not called from Python
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        argv = preflight(argv)
-    except SpyreHydraError as error:
-        _fail(error)
+    if "--version" in argv:
+        print(_version())
+        return
+    argv = preflight(argv)
     register_resolvers()
     store_schemas()
     user_dir, argv = _take_config_dir(argv)
     if user_dir is not None and not Path(user_dir).is_dir():
-        _fail(UnknownOptionError(f"--config-dir {user_dir!r} is not a directory. Fix: pass a "
-                                 "conf tree such as the output of `spyre-hydra import-legacy`."))
+        raise UnknownOptionError(f"--config-dir {user_dir!r} is not a directory. Fix: pass a "
+                                 "conf tree such as the output of `spyre-hydra import-legacy`.")
     from .searchpath import use_conf_dir
 
     use_conf_dir(user_dir)
+    saved = sys.argv
     sys.argv = [PROG, *argv]
     app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",
                      version_base=None)(run)
     try:
-        with _no_mode_probe(argv, user_dir):
+        with errors_raised(), skip_mode_probe(argv, user_dir):
             app()
     finally:
-        if console:  # the process ends next: no collection of vLLM's heap at exit
+        sys.argv = saved
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    try:
+        guarded(PROG, _main, list(sys.argv[1:] if argv is None else argv))
+    finally:
+        if argv is None:  # the spyre-launch process ends next: no collection of vLLM's heap
             from .engine.gcpolicy import freeze_before_exit
 
             freeze_before_exit()

@@ -1,28 +1,23 @@
-"""From a composed tree to a launch plan: validated, checked against the catalog, no torch.
+"""From a composed tree to a LaunchPlan: checked, derived, no torch.
 
-The plan is what `mode=plan` prints and what the engine side turns into vLLM's EngineArgs:
-    {model, option, tp_size, sendnn_version, runtime, engine_args, env, warmup_shapes,
-     supported, summary, warnings}
+The checks run as spyre_hydra.checks.pipeline orders them; this module derives what vLLM
+will be given from a tree that passed them. spyre_hydra.compose is the front door.
 """
 
 from __future__ import annotations
 
 import os
-import platform
 from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import Any
 
 from omegaconf import DictConfig
 
-from .configurator import DefaultConfigurator, DeviceSettings, strict_from_env
+from .checks.pipeline import check_tree
+from .checks.schema import child, to_plain
+from .configurator import DefaultConfigurator, DeviceSettings
 from .entry import ModelEntry
-from .inputs import check_inputs
-from .errors import (ConfigValidationError, PlatformError, Problem, UnsupportedRuntimeError,
-                     VersionError)
-from .schema import MODES, RUNTIMES
-from .validate import check_shapes, to_plain, validate_tree
-from .versions import parse_version
+from .errors import Problem, UnsupportedRuntimeError
+from .launchplan import LaunchPlan, Provenance
 
 #: Plan keys that map straight onto vLLM EngineArgs fields.
 ENGINE_KEYS = ("model", "tensor_parallel_size", "max_model_len", "max_num_seqs",
@@ -46,131 +41,38 @@ def make_sources(option_files: Mapping[str, str], overrides: list[str]):
     return source
 
 
-def _runtime_problems(tree: Mapping, source) -> list[Problem]:
-    problems = []
-    if tree["mode"] not in MODES:
-        problems.append(Problem("mode", f"{tree['mode']!r} is not a mode. Valid: "
-                                f"{', '.join(MODES)}.", source("mode"), "mode=plan"))
-    rt = tree["runtime"]
-    if rt["name"] not in RUNTIMES:
-        problems.append(Problem("runtime.name", f"{rt['name']!r} is not a runtime. Valid: "
-                                f"{', '.join(RUNTIMES)}.", source("runtime"), "runtime=cb"))
-    elif rt["name"] == "cb":
-        for key in ("max_model_len", "max_num_seqs"):
-            val = rt.get(key)
-            if val is None:
-                static_only = not tree["model"].get("continuous_batching_configs")
-                problems.append(Problem(f"runtime.{key}", f"has no default: {tree['model']['hf_id']}"
-                                        f" has no continuous-batching entry at tp"
-                                        f"{tree['device']['tp_size']}.", source(f"runtime.{key}"),
-                                        "runtime=static (this model is static-batching only)"
-                                        if static_only else
-                                        f"pick another device, or set runtime.{key}=<int>"))
-            elif val <= 0:
-                problems.append(Problem(f"runtime.{key}", f"{val} must be a positive integer.",
-                                        source(f"runtime.{key}"), f"drop the override to take "
-                                        f"the model's default, or set runtime.{key}=<int > 0>"))
-    else:
-        if rt.get("warmup_shapes") is None:
-            problems.append(Problem("runtime.warmup_shapes", f"has no default: "
-                                    f"{tree['model']['hf_id']} has no static entry at tp"
-                                    f"{tree['device']['tp_size']}.", source("runtime"),
-                                    "runtime.warmup_shapes=[[prompt_len,new_tokens,batch]]"))
-        else:
-            problems += check_shapes(rt["warmup_shapes"], "runtime.warmup_shapes",
-                                     source)
-    if tree["device"]["tp_size"] <= 0:
-        problems.append(Problem("device.tp_size", f"{tree['device']['tp_size']} must be "
-                                "positive.", source("device.tp_size"),
-                                "pick a device option (device=tp1, tp2 or tp4)"))
-    if tree["max_tokens"] <= 0:
-        problems.append(Problem("max_tokens", f"{tree['max_tokens']} must be a positive integer.",
-                                source("max_tokens"), "max_tokens=16"))
-    try:  # checked even when no version-dependent value reads it, so a typo never waits
-        parse_version(tree["sendnn_version"]["version"])
-    except VersionError as exc:
-        problems.append(Problem("sendnn_version.version", str(exc), source("sendnn_version")))
-    if not 0 < tree["serve"]["port"] < 65536:
-        problems.append(Problem("serve.port", f"{tree['serve']['port']} is not a TCP port "
-                                "(1-65535).", source("serve.port"), "serve.port=8000"))
-    return problems
-
-
-#: engine_args keys the composed tree owns: setting them there would bypass the catalog
-#: check (the plan would call a layout supported that the engine then runs differently).
-RESERVED = {"model": "model.path=/path/to/checkpoint",
-            "tensor_parallel_size": "device=tp4",
-            "max_model_len": "runtime.max_model_len=<int>",
-            "max_num_seqs": "runtime.max_num_seqs=<int>"}
-
-
-def _check_reserved(engine_args: Mapping, source) -> None:
-    problems = [Problem(f"engine_args.{k}", f"{engine_args[k]!r}: {k} comes from the composed "
-                        "tree, where the catalog checks it, not from engine_args.",
-                        source(f"engine_args.{k}"), f"drop it and use {fix}")
-                for k, fix in RESERVED.items() if k in engine_args]
-    if problems:
-        raise ConfigValidationError(problems)
-
-
-def _with_supported(problem: Problem, tree: Mapping) -> Problem:
-    """Runtime problems also list what the model supports, so the fix is one copy away."""
-    if not problem.key.startswith("runtime") and problem.key != "device.tp_size":
-        return problem
-    try:
-        m = tree["model"]
-        supported = ModelEntry.from_tree(m).describe_runtimes()
-    except (KeyError, TypeError):  # the model itself is broken: its problems say so
-        return problem
-    return Problem(problem.key, f"{problem.message} {m['hf_id']} supports: {supported}.",
-                   problem.source, problem.fix)
-
-
-def check_platform(tree: Mapping, machine: str | None = None) -> str | None:
-    """Refuse a model whose `platforms` exclude this machine, unless explicitly allowed."""
-    machine = machine or platform.machine()
-    allowed = tree["model"].get("platforms") or []
-    if not allowed or machine in allowed:
-        return None
-    text = (f"model {tree['model']['hf_id']!r} is validated on {', '.join(allowed)}, not on "
-            f"this machine's {machine!r} (model.platforms).")
-    if not tree.get("allow_unsupported_platform"):
-        raise PlatformError(text + " Fix: allow_unsupported_platform=true to run it anyway.")
-    return text + " Running anyway (allow_unsupported_platform=true)."
+def plain_tree(cfg: DictConfig | Mapping, source) -> tuple[dict, list[Problem]]:
+    """The tree as plain data without Hydra's node, and the values that failed to resolve."""
+    problems: list[Problem] = []
+    if not isinstance(cfg, DictConfig):
+        return {k: v for k, v in cfg.items() if k != "hydra"}, problems
+    tree = {}
+    for key in cfg:
+        if key == "hydra":
+            continue
+        try:
+            tree[key] = to_plain(child(cfg, key), key, problems, source)
+        except Exception as exc:  # noqa: BLE001 - an unresolvable top-level value
+            problems.append(Problem(key, f"cannot be resolved: {str(exc).splitlines()[0]}.",
+                                    source(key), f"give {key} a plain value, or point its "
+                                    "${...} at a key that exists"))
+            tree[key] = None
+    return tree, problems
 
 
 def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(),
                option_files: Mapping[str, str] | None = None,
-               environ: Mapping[str, str] | None = None, devices=()) -> dict[str, Any]:
-    """Validate a composed tree and derive the launch plan (raises SpyreHydraError)."""
+               environ: Mapping[str, str] | None = None, devices=(), choices=None,
+               roots=()) -> LaunchPlan:
+    """Check a composed tree and derive its LaunchPlan (raises SpyreHydraError)."""
+    from .stamp import catalog_fingerprint, installed_versions
+
     environ = os.environ if environ is None else environ
     source = make_sources(option_files or {}, list(overrides))
-    problems: list[Problem] = []
-    if isinstance(cfg, DictConfig):  # resolve key by key, skipping Hydra's own node
-        tree = {k: to_plain(cfg._get_node(k) if isinstance(cfg._get_node(k), DictConfig)
-                            else cfg[k], k, problems, source) for k in cfg if k != "hydra"}
-    else:
-        tree = {k: v for k, v in cfg.items() if k != "hydra"}
-    unresolved = problems
-    try:
-        validate_tree(tree, source, devices)
-        problems = [] if unresolved else _runtime_problems(tree, source)
-    except ConfigValidationError as error:
-        problems = error.problems
-    if unresolved:
-        # A `selected.*` value fails to resolve because of a bad model entry: the entry's
-        # own problem (naming its file) says it better than the interpolation does.
-        model_broken = any(p.key.startswith("model") for p in problems)
-        problems += [p for p in unresolved
-                     if not (model_broken and p.key.startswith("selected."))]
-    if problems:
-        raise ConfigValidationError([_with_supported(p, tree) for p in problems])
-    strict = bool(tree["strict"]) or strict_from_env(environ)
-    warnings = [w for w in [check_platform(tree)] if w]
-    warnings += check_inputs(tree, strict)  # model.path and prompts: files this launch reads
+    tree, unresolved = plain_tree(cfg, source)
+    strict, warnings = check_tree(tree, source, devices, unresolved, environ)
     model, rt, tp = tree["model"], tree["runtime"], tree["device"]["tp_size"]
     entry = ModelEntry.from_tree(model, option)
-    _check_reserved(tree["engine_args"], source)
     # The backend's engine args (cpu: enforce_eager) first, so the user's engine_args win.
     user = {**(tree["backend"].get("engine_args") or {}), **tree["engine_args"]}
     if rt["name"] == "cb":
@@ -222,28 +124,10 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         for key, col in (("PROMPT_LENS", 0), ("BATCH_SIZES", 2)):
             name = f"SENDNN_INFERENCE_WARMUP_{key}"
             env[name] = environ.get(name, ",".join(str(s[col]) for s in shapes))
-    return {
-        "model": entry.name, "option": entry.option, "tp_size": tp,
-        "sendnn_version": str(tree["sendnn_version"]["version"]),
-        "runtime": rt["name"], "mode": tree["mode"], "backend": tree["backend"]["name"],
-        "engine_args": engine_args, "env": env, "backend_env": backend_env,
-        "warmup_shapes": shapes,
-        "supported": supported, "summary": summary.format_log_message(),
-        "conflicts": summary.conflicts(), "warnings": warnings,
-    }
-
-
-def compose_launch(overrides=(), conf_dir=None):
-    """Compose the launch tree with Hydra's compose API (tests, tools, sweeps' pre-flight)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from .paths import shipped_conf_dir
-    from .resolvers import register_resolvers
-    from .searchpath import use_conf_dir
-
-    register_resolvers()
-    use_conf_dir(conf_dir)
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(shipped_conf_dir()), version_base=None):
-        return compose("config", overrides=list(overrides), return_hydra_config=True)
+    provenance = Provenance(dict(choices or {}), dict(option_files or {}),
+                            tuple(str(o) for o in overrides), tuple(str(r) for r in roots))
+    return LaunchPlan(
+        entry.name, entry.option, tp, str(tree["sendnn_version"]["version"]), rt["name"],
+        tree["mode"], tree["backend"]["name"], engine_args, env, backend_env, shapes,
+        supported, summary.format_log_message(), summary.conflicts(), warnings, provenance,
+        installed_versions(), catalog_fingerprint(roots) if roots else "")

@@ -21,7 +21,7 @@ from .configurator import (DeviceSettings, ModelConfigurator, configurator_class
 from .errors import ConfigValidationError, UnknownModelError
 from .matcher import ModelMatcher, Pattern
 from .paths import search_path
-from .validate import check_dataclass, check_model
+from .checks.schema import check_dataclass, check_model
 from .versions import installed_sendnn_version, select_block_override
 
 log = logging.getLogger(__name__)

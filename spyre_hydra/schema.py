@@ -2,7 +2,7 @@
 
 The dataclasses are the single description of what a valid tree looks like. They are not put
 in `conf/config.yaml`'s defaults list on purpose: Hydra would stop at the first type error,
-while :func:`spyre_hydra.validate.validate_tree` walks the same dataclasses and reports every
+while :func:`spyre_hydra.checks.schema.validate_tree` walks the same dataclasses and reports every
 problem at once. Each field has a one-line docstring (shown by `spyre-hydra schema`).
 """
 

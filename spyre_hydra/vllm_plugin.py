@@ -87,29 +87,23 @@ def pick_option(vllm_config, conf_dir) -> str:
 
 
 def compose_plan(overrides: list[str], conf_dir, environ) -> tuple[dict, bool]:
-    """(plan, strict) for the overrides -- spyre-launch's pre-flight and plan, in-process.
-
-    The one call into the compose path; swap it for spyre_hydra.compose() when that lands.
-    """
+    """(plan, strict) for the overrides: the front door's stages (spyre_hydra.compose), kept
+    apart only to read `strict` from the composed tree."""
+    from .checks.pipeline import check_argv
+    from .composer import compose_launch
     from .configurator import strict_from_env
-    from .launch import plan_from_config, preflight
-    from .plan import compose_launch
+    from .front import plan_from_config
 
-    extra = ["--config-dir", str(conf_dir)] if conf_dir else []
-    argv = preflight([*overrides, *extra])
-    overrides = argv[:-2] if conf_dir else argv
-    cfg = compose_launch(overrides, conf_dir)
-    plan = plan_from_config(cfg, cfg.hydra)
-    return plan, bool(cfg.strict) or strict_from_env(environ)
+    cfg = compose_launch(check_argv(list(overrides), conf_dir), conf_dir)
+    plan = plan_from_config(cfg, cfg.hydra, environ)
+    return plan.to_dict(), bool(cfg.strict) or strict_from_env(environ)
 
 
 def plan_env(plan: dict, conf_dir, environ) -> dict[str, str]:
     """What this plan sets in a plain vLLM process: its env, a MASTER_PORT and the exported
     catalog for the Spyre backends -- only names the user has not set."""
     from .engine.backend import dynamic_env, model_config_file
-    from .engine.modes import promised_env
-
-    env = {k: str(v) for k, v in promised_env(plan).items()}
+    env = {k: str(v) for k, v in {**plan.get("backend_env", {}), **plan["env"]}.items()}
     env.update(dynamic_env(plan["backend"], environ))
     if plan["backend"] != "cpu" and MODEL_CONFIG_ENV not in environ:
         env[MODEL_CONFIG_ENV] = str(model_config_file(plan["sendnn_version"], conf_dir))

@@ -412,7 +412,7 @@ def test_platform_override_allows_with_a_warning(monkeypatch):
 def test_platform_listed_or_empty_is_accepted(monkeypatch):
     import platform
 
-    from spyre_hydra.plan import check_platform
+    from spyre_hydra.checks.runtime import check_platform
 
     monkeypatch.setattr(platform, "machine", lambda: "s390x")
     assert check_platform({"model": {"hf_id": "x", "platforms": ["s390x"]}}) is None

@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from spyre_hydra import catalog
 from spyre_hydra.errors import ConfigValidationError
 from spyre_hydra.paths import search_path
-from spyre_hydra.plan import compose_launch
+from spyre_hydra.composer import compose_launch
 from spyre_hydra.registry import ModelConfigRegistry
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

@@ -8,7 +8,8 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from spyre_hydra.plan import build_plan, compose_launch
+from spyre_hydra.composer import compose_launch
+from spyre_hydra.plan import build_plan
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ALL_FILES = sorted(p.relative_to(CONF).as_posix() for p in CONF.rglob("*.yaml"))
@@ -58,7 +59,7 @@ def _defaults_chain(path: Path) -> list[Path]:
 
 
 def _plan(cfg, option=None):
-    return build_plan(cfg, option, environ={}, devices=tuple(DEVICES))
+    return build_plan(cfg, option, environ={}, devices=tuple(DEVICES)).to_dict()
 
 
 def test_every_conf_file_is_covered_by_a_compose_test():

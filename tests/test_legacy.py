@@ -206,7 +206,7 @@ def test_families_come_from_shared_anchors(imported):
 def test_hydra_composes_what_the_registry_reads(imported, option):
     from omegaconf import OmegaConf
 
-    from spyre_hydra.plan import compose_launch
+    from spyre_hydra.composer import compose_launch
 
     conf, registry = imported["2.6.3"]
     model = OmegaConf.to_container(compose_launch([f"model={option}"], conf)["model"])

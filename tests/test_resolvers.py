@@ -187,7 +187,7 @@ def test_not_installed(monkeypatch, refuse_sendnn):
 
 
 def test_auto_option_resolves_from_metadata(monkeypatch, refuse_sendnn):
-    from spyre_hydra.plan import compose_launch
+    from spyre_hydra.composer import compose_launch
 
     def version(dist):
         if dist == "torch_sendnn":

@@ -1,6 +1,6 @@
 """mode=config|generate|serve: from a launch plan to vLLM's VllmConfig, checked, then run.
 
-The plan (spyre_hydra.plan.build_plan) is a promise about the engine; run_mode builds the
+The LaunchPlan (spyre_hydra.compose) is a promise about the engine; run_mode builds the
 real VllmConfig from it with vLLM's own EngineArgs, runs the catalog's configurator on that
 object exactly as the plan did, and refuses to start when any promised value differs.
 Env vars are applied before vllm is imported, because vLLM resolves its platform (and the
@@ -14,89 +14,30 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from ..errors import EngineArgsError, PlanMismatchError, PlatformError, SpyreHydraError
-from ..inputs import read_prompts
+from ..checks.engine import engine_error
+from ..checks.inputs import read_prompts
+from ..checks.pipeline import check_engine
+from ..errors import PlanMismatchError, PlatformError, SpyreHydraError
+from ..launchplan import LaunchPlan
+from .backend import detect_backend, hydra_conf_dir
 from .gcpolicy import collector_paused
-from .backend import (backend_conf, detect_backend, dynamic_env, hydra_conf_dir,
-                      model_config_file)
-from .precheck import check_model, check_port, engine_error
-
-#: Plan engine args that mean "vLLM's (or the plugin's) default" when None.
-_DEFAULT_WHEN_NONE = ("num_gpu_blocks_override", "max_num_batched_tokens")
-MODEL_CONFIG_ENV = "SENDNN_INFERENCE_MODEL_CONFIG_FILE"
+from .launchenv import (MODEL_CONFIG_ENV, backend_name, launch_env,  # noqa: F401 - API
+                        resolve_engine_args)
 
 
-def backend_name(plan: dict) -> str:
-    """The plan's backend; `auto` (a sweep whose params name no backend) is detected here."""
-    return detect_backend() if plan["backend"] == "auto" else plan["backend"]
+def as_plan(plan: LaunchPlan | Mapping) -> LaunchPlan:
+    """A LaunchPlan, also from its JSON form (a sweep's fresh-process worker passes that)."""
+    return plan if isinstance(plan, LaunchPlan) else LaunchPlan.from_dict(plan)
 
 
-def promised_env(plan: dict) -> dict:
-    """The backend's static env overlaid with the model's device env: what the plan promises
-    (plans written before the split keep everything in plan["env"])."""
-    return {**(plan.get("backend_env") or {}), **plan["env"]}
+def promised_env(plan: LaunchPlan | Mapping) -> dict:
+    """The backend's static env overlaid with the model's device env: what the plan promises."""
+    return as_plan(plan).promised_env()
 
 
-def launch_env(plan: dict, mode: str, conf_dir=None, environ=None) -> dict[str, str]:
-    """Every variable this launch sets (only where unset): the plan's env, then per-launch
-    bits -- MASTER_PORT, the exported catalog for the plugin, logging on stderr."""
-    environ = os.environ if environ is None else environ
-    name = backend_name(plan)
-    env = {k: str(v) for k, v in promised_env(plan).items()}
-    if plan["backend"] == "auto":
-        env = {**{k: str(v) for k, v in backend_conf(name, conf_dir)["env"].items()}, **env}
-    env.update(dynamic_env(name, environ))
-    if name != "cpu" and MODEL_CONFIG_ENV not in environ:
-        env[MODEL_CONFIG_ENV] = str(model_config_file(plan["sendnn_version"], conf_dir))
-    env["VLLM_LOGGING_STREAM"] = "ext://sys.stderr"  # stdout carries the result only
-    if mode == "generate":  # engine core in this process: no IPC, ~0.5 s faster to start
-        env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
-    return {k: v for k, v in env.items() if k not in environ}
-
-
-def resolve_engine_args(plan: dict, conf_dir=None) -> dict[str, Any]:
-    """The plan's engine args ready for EngineArgs: builtin:<tiny> built and cached, None
-    defaults dropped, served under the catalog name when loaded from a path."""
-    args = {k: v for k, v in plan["engine_args"].items()
-            if not (v is None and k in _DEFAULT_WHEN_NONE)}
-    if plan["backend"] == "auto":
-        for key, value in backend_conf(backend_name(plan), conf_dir)["engine_args"].items():
-            args.setdefault(key, value)
-    model = str(args["model"])
-    if model.startswith("builtin:"):
-        args["model"] = str(_builtin_checkpoint(model))
-    if args["model"] != plan["model"]:
-        args.setdefault("served_model_name", plan["model"])
-    return args
-
-
-def _builtin_checkpoint(model: str) -> Path:
-    """builtin:tiny_<kind> -> its cached directory, built on first use in a child process:
-    torch/OpenMP threads started here would hang the engine-core process vLLM forks."""
-    import subprocess
-
-    from .tiny_model import KINDS, cache_root, is_valid
-
-    kind = model.split(":", 1)[1].removeprefix("tiny_")
-    if kind not in KINDS:
-        raise EngineArgsError(f"model {model!r}: no such builtin checkpoint. Valid: "
-                              f"{', '.join('builtin:tiny_' + k for k in KINDS)}. Fix: "
-                              "model.path=builtin:tiny_granite or a checkpoint directory.")
-    target = cache_root() / f"tiny-{kind}"
-    if not is_valid(target, kind):
-        proc = subprocess.run([sys.executable, "-m", "spyre_hydra.engine.tiny_model", kind],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:  # e.g. transformers missing outside the engine venv
-            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise EngineArgsError(f"model {model!r} could not be built in {target}: {last}. "
-                                  "Fix: run in the engine venv (bash launch/setup_engine.sh).")
-    return target
-
-
-def check_registry(plan: dict, vc, strict: bool, conf_dir=None):
+def check_registry(plan: LaunchPlan, vc, strict: bool, conf_dir=None):
     """Run the catalog's configurator on the real VllmConfig, as the plan did; returns its
     summary (None when the runtime is unsupported and strict is off, as in the plan)."""
     from ..registry import get_model_registry
@@ -104,24 +45,25 @@ def check_registry(plan: dict, vc, strict: bool, conf_dir=None):
     registry = get_model_registry(conf_dir)
     hf = vc.model_config.hf_config
     matches = [e.name for e in registry.match_hf_config(hf)]
-    if plan["model"] not in matches:
+    if plan.model not in matches:
         raise PlanMismatchError(
-            "model", plan["model"], matches[0] if matches else None,
+            "model", plan.model, matches[0] if matches else None,
             f"the checkpoint's config.json (model_type={getattr(hf, 'model_type', None)!r}) "
             f"{'matches ' + matches[0] if matches else 'matches no catalog entry'}; point "
-            f"model.path at a checkpoint of {plan['option']}, or use model=auto model_path=DIR "
+            f"model.path at a checkpoint of {plan.option}, or use model=auto model_path=DIR "
             "to pick the entry from the checkpoint.")
     configurator = registry.get_configurator_for_runtime(
-        vc, plan["warmup_shapes"] or None, sendnn_version=plan["sendnn_version"], strict=strict)
+        vc, [list(s) for s in plan.warmup_shapes] or None,
+        sendnn_version=plan.sendnn_version, strict=strict)
     if configurator is None:
         return None
-    if configurator.model_name != plan["model"]:  # a tie the catalog breaks the other way
-        raise PlanMismatchError("model", plan["model"], configurator.model_name,
+    if configurator.model_name != plan.model:  # a tie the catalog breaks the other way
+        raise PlanMismatchError("model", plan.model, configurator.model_name,
                                 "give the intended entry a higher priority (spyre-hydra check).")
     return configurator.configure(vc)
 
 
-def check_env(plan: dict, environ=None) -> None:
+def check_env(plan: LaunchPlan, environ=None) -> None:
     """Raise PlanMismatchError when a variable the plan promised has another value (a user
     export of a backend variable, say): checked before vllm is imported."""
     environ = os.environ if environ is None else environ
@@ -131,11 +73,11 @@ def check_env(plan: dict, environ=None) -> None:
                                     f"unset {key} (or export {key}={promised}) and rerun.")
 
 
-def check_promises(plan: dict, vc, environ=None) -> None:
+def check_promises(plan: LaunchPlan, vc, environ=None) -> None:
     """Raise PlanMismatchError on the first value the VllmConfig or env does not keep."""
-    ea = plan["engine_args"]
-    found = [("tensor_parallel_size", plan["tp_size"], vc.parallel_config.tensor_parallel_size),
-             ("world_size", plan["tp_size"], vc.parallel_config.world_size),
+    ea = plan.args
+    found = [("tensor_parallel_size", plan.tp_size, vc.parallel_config.tensor_parallel_size),
+             ("world_size", plan.tp_size, vc.parallel_config.world_size),
              ("max_model_len", ea["max_model_len"], vc.model_config.max_model_len),
              ("max_num_seqs", ea["max_num_seqs"], vc.scheduler_config.max_num_seqs)]
     if ea.get("num_gpu_blocks_override") is not None:
@@ -157,12 +99,13 @@ def _prompts(cfg) -> list[str]:
     return read_prompts(cfg.get("prompts_file"), cfg.get("prompts"))
 
 
-def run_mode(plan: dict, cfg) -> dict[str, Any]:
+def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
     """Build, check and run the plan's VllmConfig for mode config, generate or serve; any
     failure ends as a SpyreHydraError (EngineError for vLLM's own exceptions)."""
     from .build import applied_env
 
-    mode, conf_dir, timings, out = plan["mode"], hydra_conf_dir(), {}, sys.stdout
+    plan = as_plan(plan)
+    mode, conf_dir, timings, out = plan.mode, hydra_conf_dir(), {}, sys.stdout
     if mode != "config" and backend_name(plan) == "sendnn" and detect_backend() != "sendnn":
         raise PlatformError(f"backend=sendnn with mode={mode} needs a Spyre card and "
                             "torch_sendnn, which is not installed here. Fix: backend=eager "
@@ -182,10 +125,9 @@ def run_mode(plan: dict, cfg) -> dict[str, Any]:
 
         check_env(plan)
         prompts = _prompts(cfg) if mode == "generate" else []
-        if mode == "serve":
-            check_port(str(cfg.serve.host), int(cfg.serve.port))
         engine_args = resolve_engine_args(plan, conf_dir)
-        check_model(engine_args, mode)  # seconds before vLLM would say it
+        # The pipeline's last stage: seconds before vLLM would say it.
+        check_engine(engine_args, mode, cfg.serve if mode == "serve" else None)
         stage = "importing vLLM"
         try:
             t1 = time.perf_counter()

@@ -14,13 +14,6 @@ import time
 from typing import Any, Sequence
 
 
-def run_mode(plan: dict, cfg) -> dict:
-    """spyre-launch's mode=config|generate|serve (see spyre_hydra.engine.modes)."""
-    from .modes import run_mode as _run_mode
-
-    return _run_mode(plan, cfg)
-
-
 def start_engine(vllm_config):
     """Synchronous V1 LLMEngine. In-process core when VLLM_ENABLE_V1_MULTIPROCESSING=0
     (what tests use: no extra engine-core process, faster, debuggable); otherwise vLLM

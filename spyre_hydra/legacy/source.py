@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Problem
-from ..validate import check_model
+from ..checks.catalog import check_model
 from ..versions import LEGACY_SPECIFIERS
 from .yamlnodes import fail, load_nodes
 

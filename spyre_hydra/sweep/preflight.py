@@ -159,7 +159,7 @@ class PointComposer:
 
 def run_preflight(config, config_loader) -> Preflight:
     """Compose and plan every point of the sweep; collect (never raise) per-point errors."""
-    from ..launch import plan_from_config
+    from ..front import plan_from_config
 
     if str(config.hydra.sweeper.get("_target_")) != BASIC_SWEEPER:
         return Preflight([])  # another sweeper chooses points as it goes: nothing to expand
@@ -172,7 +172,7 @@ def run_preflight(config, config_loader) -> Preflight:
             result.broken[index] = f"{type(error).__name__}: {str(error).strip()}"
             continue
         try:
-            validate_point(job_cfg, lambda c=job_cfg: plan_from_config(c, c.hydra))
+            validate_point(job_cfg, lambda c=job_cfg: plan_from_config(c, c.hydra).to_dict())
         except SpyreHydraError as error:
             result.bad[index] = str(error)
         except Exception as error:  # e.g. an interpolation that does not resolve

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     register_resolvers()
     _set_hydra_config(payload.get("hydra"))
     try:
-        from ..engine.run import run_mode
+        from ..engine.modes import run_mode
 
         value = run_mode(payload["plan"], OmegaConf.create(payload["cfg"]))
         write_json_atomic(out, {"result": json.loads(json.dumps(value, default=str))})

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import SpyreHydraError, UnknownOptionError
-from ..paths import GROUPS, group_options, search_path
+from ..paths import search_path
 from .provenance import Origins, blocks_origin
 
 
@@ -125,29 +125,20 @@ def _rows(plan: dict, tree: dict, o: Origins, environ: Mapping[str, str]) -> lis
     return rows
 
 
-def _preflight(overrides: list[str], conf_dir) -> list[str]:
-    """spyre-launch's pre-flight: option checks, model=auto, backend=auto."""
-    from ..launch import preflight
-
-    out = preflight([*(["--config-dir", str(conf_dir)] if conf_dir else []), *overrides])
-    if conf_dir:
-        at = out.index("--config-dir")
-        del out[at:at + 2]
-    return out
-
-
 def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | None = None):
     """{"plan", "rows": [{key, value, origin}], "warnings"} for a composition."""
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from ..plan import build_plan, compose_launch
+    from ..checks.pipeline import check_argv
+    from ..composer import compose_launch
+    from ..front import plan_from_config
     from ..registry import get_model_registry
 
     environ = os.environ if environ is None else environ
     typed = list(overrides)
-    overrides = _preflight(typed, conf_dir)
+    overrides = check_argv(typed, conf_dir)
     try:
         cfg = compose_launch(overrides, conf_dir)
     except (HydraException, OmegaConfBaseException) as exc:
@@ -156,11 +147,10 @@ def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | No
                                  "Fix: correct the key, or prefix a new key with '+'; "
                                  "`spyre-hydra schema` lists the keys.") from None
     roots = search_path(conf_dir)
-    choices = dict(cfg.hydra.runtime.choices)
-    task = list(cfg.hydra.overrides.task)
-    devices = tuple(group_options("device", roots))
-    files = {g: f"conf/{g}/{choices[g]}.yaml" for g in GROUPS if choices.get(g)}
-    plan = build_plan(cfg, choices.get("model"), task, files, environ, devices)
+    # as text: an override's ${...} is the user's value, not an interpolation to resolve
+    choices = OmegaConf.to_container(cfg.hydra.runtime.choices, resolve=False)
+    task = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
+    plan = plan_from_config(cfg, cfg.hydra, environ).to_dict()
     tree = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
             else cfg[k] for k in cfg if k != "hydra"}
     try:

@@ -64,40 +64,36 @@ def target_overrides(overrides) -> list[str]:
     return out if given else [*out, "backend=sendnn"]
 
 
-def plan_for_target(overrides, conf_dir=None) -> tuple[dict, object, list[str]]:
-    """Compose and plan for the target: (plan, composed cfg, effective overrides). The plan
-    is built against an empty environment, so the exporting shell's variables stay out."""
-    from ..launch import preflight
-    from ..paths import GROUPS
-    from ..plan import build_plan, compose_launch
+def plan_for_target(overrides, conf_dir=None):
+    """Compose and plan for the target through the front door's stages: (LaunchPlan,
+    composed cfg, effective overrides). The plan is built against an empty environment, so
+    the exporting shell's variables stay out."""
+    from ..checks.pipeline import check_argv
+    from ..composer import compose_launch
+    from ..front import plan_from_config
 
-    extra = ["--config-dir", str(conf_dir)] if conf_dir else []
-    argv = preflight([*target_overrides(overrides), *extra])
-    overrides = argv[:-2] if conf_dir else argv
-    cfg = compose_launch(overrides, conf_dir)
-    choices = cfg.hydra.runtime.choices
-    plan = build_plan(cfg, choices.get("model"), overrides,
-                      {g: f"conf/{g}/{choices[g]}.yaml" for g in GROUPS if choices.get(g)},
-                      environ={})
-    return plan, cfg, overrides
+    checked = check_argv(target_overrides(overrides), conf_dir)
+    cfg = compose_launch(checked, conf_dir)
+    return plan_from_config(cfg, cfg.hydra, environ={}), cfg, checked
 
 
-def bundle_files(plan: dict, cfg, overrides, conf_dir, target_dir: str,
+def bundle_files(launch_plan, cfg, overrides, conf_dir, target_dir: str,
                  model_path: str | None = None) -> dict[str, str]:
     """Every file of the bundle as text (nothing written)."""
-    from ..engine.modes import promised_env, resolve_engine_args
+    from ..engine.launchenv import resolve_engine_args
     from ..legacy.exporter import legacy_text
     from ..paths import search_path
     from ..stamp import catalog_fingerprint, installed_versions
 
+    plan = launch_plan.to_dict()
     backend = plan["backend"]
-    env = {k: str(v) for k, v in promised_env(plan).items()}
+    env = {k: str(v) for k, v in launch_plan.promised_env().items()}
     files: dict[str, str] = {}
     config_file = None
     if backend != "cpu":
         files["model_configs.yaml"] = legacy_text(conf_dir, plan["sendnn_version"])
         config_file = f"{target_dir}/model_configs.yaml"
-    args = resolve_engine_args(plan, conf_dir)  # builtin:tiny_* -> the built checkpoint
+    args = resolve_engine_args(launch_plan, conf_dir)  # builtin:tiny_* -> the built checkpoint
     if model_path:  # where the target keeps it; served under the catalog name
         args["model"] = str(model_path)
         args.setdefault("served_model_name", plan["model"])
@@ -122,13 +118,13 @@ def bundle_files(plan: dict, cfg, overrides, conf_dir, target_dir: str,
     return files
 
 
-def _notes(plan: dict) -> list[str]:
+def _notes(plan) -> list[str]:
     """What the exporter should know about the target that the plan alone does not say."""
     from ..engine.backend import detect_backend
 
-    notes = list(plan["warnings"])
-    if plan["backend"] == "sendnn" and detect_backend() != "sendnn" and \
-            plan["sendnn_version"] in ("", "none", "not installed", "None"):
+    notes = list(plan.warnings)
+    if plan.backend == "sendnn" and detect_backend() != "sendnn" and \
+            plan.sendnn_version in ("", "none", "not installed", "None"):
         notes.append("torch_sendnn is not installed here, so version-dependent values take "
                      "their default. Fix: pass the target's version, e.g. sendnn_version=1.0.3.")
     return notes

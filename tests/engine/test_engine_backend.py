@@ -80,13 +80,13 @@ def test_backend_env_reads_the_conf_file(tmp_path):
 
 
 def _resolve(argv, monkeypatch, detected="eager"):
-    from hydra._internal.utils import get_args_parser
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from spyre_hydra.hydra_adapter import parse_launch_args
     from spyre_hydra.paths import shipped_conf_dir
 
     monkeypatch.setattr(backend, "detect_backend", lambda: detected)
-    args, _ = get_args_parser().parse_known_args(argv)
+    args = parse_launch_args(argv)
     parsed = OverridesParser.create().parse_overrides(args.overrides)
     return backend.resolve_auto_backend(argv, parsed, args.overrides, [shipped_conf_dir()])
 

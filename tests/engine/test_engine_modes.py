@@ -12,7 +12,8 @@ import yaml
 
 from spyre_hydra.engine import backend, modes
 from spyre_hydra.errors import ConfigValidationError, PlanMismatchError
-from spyre_hydra.plan import build_plan, compose_launch
+from spyre_hydra.composer import compose_launch
+from spyre_hydra.plan import build_plan
 
 GRANITE_8B = (Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "ibm-granite"
               / "granite-3.3-8b-instruct" / "config.json")
@@ -76,7 +77,7 @@ def test_model_config_file_is_cached_per_version(spyre_cache):
 
 
 def test_resolve_engine_args_drops_default_nones_and_names_the_server(granite_8b_config_dir):
-    # an existing checkpoint: the plan checks model.path (spyre_hydra.inputs)
+    # an existing checkpoint: the plan checks model.path (spyre_hydra.checks.inputs)
     ckpt = str(granite_8b_config_dir)
     plan = plan_for("model=granite_8b", "device=tp1", f"model.path={ckpt}", "backend=cpu")
     args = modes.resolve_engine_args(plan)
@@ -170,7 +171,7 @@ def test_backend_env_and_model_env_are_both_promised():
     assert promised["SENDNN_INFERENCE_DYNAMO_BACKEND"] == "eager"  # the backend's static env
     assert {k: promised[k] for k in TP4_ENV} == TP4_ENV  # the model's device env
     # a plan from before the backend_env split (all in "env") gives the same launch env
-    old = {**plan, "env": promised}
+    old = {**plan.to_dict(), "env": promised}
     old.pop("backend_env", None)
     assert modes.promised_env(old) == promised
     with pytest.raises(PlanMismatchError, match=r"^env\.FLEX_HDMA_P2PSIZE: the plan promised"):

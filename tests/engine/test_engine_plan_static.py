@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from spyre_hydra.plan import build_plan, compose_launch
+from spyre_hydra.composer import compose_launch
+from spyre_hydra.plan import build_plan
 
 
 def plan_for(*overrides: str) -> dict:
     cfg = compose_launch(list(overrides))
-    return build_plan(cfg, cfg.hydra.runtime.choices.model, list(overrides), environ={})
+    return build_plan(cfg, cfg.hydra.runtime.choices.model, list(overrides), environ={}).to_dict()
 
 
 @pytest.mark.parametrize("shapes,max_model_len,max_num_seqs", [

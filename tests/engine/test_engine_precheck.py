@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from spyre_hydra.engine.precheck import check_model, check_port, engine_error
+from spyre_hydra.checks.engine import check_model, check_port, engine_error
 from spyre_hydra.errors import EngineError, SpyreHydraError
 
 G8B = "ibm-granite/granite-3.3-8b-instruct"

@@ -11,8 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .errors import UnknownOptionError
-from .paths import GROUPS, group_options, search_path, shipped_conf_dir
+from ..errors import UnknownOptionError
+from ..paths import GROUPS, group_options, search_path, shipped_conf_dir
+from .conftree import check_conf_tree
 
 PROG = "spyre-launch"
 
@@ -35,21 +36,36 @@ def _check_group_value(group: str, value: str, options: list[str], override: str
 
 
 def preflight(argv: list[str]) -> list[str]:
-    """Check group options in argv, expand model=auto and resolve backend=auto; returns the
-    argv to give Hydra."""
-    from hydra._internal.utils import get_args_parser
+    """`spyre-launch`'s argv checked: group options, keys, paths; model=auto expanded and
+    backend=auto resolved. Returns the argv to give Hydra."""
+    from ..hydra_adapter import parse_launch_args
+
+    args = parse_launch_args(argv)
+    if args.shell_completion or args.hydra_help or args.help:
+        return argv  # Hydra's own commands: their words are not overrides of our tree
+    return _rewrite(argv, args.overrides, args.config_dir, bool(args.multirun))
+
+
+def check_overrides(overrides: list[str], conf_dir=None, multirun: bool = False) -> list[str]:
+    """The same checks and rewrites for an override list (the Python API's front door)."""
+    return _rewrite(list(overrides), list(overrides), conf_dir, multirun)
+
+
+def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) -> list[str]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
-    args, _ = get_args_parser().parse_known_args(argv)
-    roots = search_path(args.config_dir) if args.config_dir else [shipped_conf_dir()]
+    roots = search_path(conf_dir) if conf_dir else [shipped_conf_dir()]
+    parser = OverridesParser.create()
     try:
-        parsed = OverridesParser.create().parse_overrides(args.overrides)
+        parsed = parser.parse_overrides(overrides)
     except OverrideParseException as exc:
-        raise UnknownOptionError(f"cannot parse the command line: {str(exc).splitlines()[0]} "
-                                 "Fix: quote values with spaces or brackets, e.g. "
+        bad = next((o for o in overrides if not _parses(parser, o)), None)
+        what = (f"{bad!r}: " if bad else "") + "cannot parse the command line"
+        raise UnknownOptionError(f"{what}: {str(exc).splitlines()[0]} Fix: quote values with "
+                                 "spaces or brackets (key=value), e.g. "
                                  "'runtime.warmup_shapes=[[2048,1024,16]]'.") from None
-    _check_yaml(roots)
+    check_conf_tree(roots)
     _check_output_dirs(parsed)
     rewrites: dict[str, list[str]] = _check_keys(parsed)
     rewrites.update(_quote_versions(parsed))
@@ -82,15 +98,25 @@ def preflight(argv: list[str]) -> list[str]:
         value = str(ov.value())
         _check_group_value(group, value, options, text)
         if group == "model" and value == "auto":
-            rewrites[text] = _expand_auto(model_path, args.config_dir)
-    _check_sweep_flags(parsed, bool(args.multirun))
+            rewrites[text] = _expand_auto(model_path, conf_dir)
+    _check_sweep_flags(parsed, multirun)
     out = []
     for item in argv:
         out += rewrites.get(item, [item])
-    from .engine.backend import resolve_auto_backend  # metadata only: never imports torch
+    from ..engine.backend import resolve_auto_backend  # metadata only: never imports torch
 
-    return resolve_auto_backend(out, parsed, [o for a in args.overrides
+    return resolve_auto_backend(out, parsed, [o for a in overrides
                                               for o in rewrites.get(a, [a])], roots)
+
+
+def _parses(parser, text: str) -> bool:
+    from hydra.errors import OverrideParseException
+
+    try:
+        parser.parse_overrides([text])
+    except OverrideParseException:
+        return False
+    return True
 
 
 def _check_sweep_flags(parsed, multirun: bool) -> None:
@@ -111,7 +137,8 @@ def _quote_versions(parsed) -> dict[str, list[str]]:
     """`sendnn_version.version=1.10` would reach the tree as the float 1.1: keep the text."""
     out = {}
     for ov in parsed:
-        if ov.key_or_group == "sendnn_version.version" and not ov.is_sweep_override():
+        if ov.key_or_group == "sendnn_version.version" and not (
+                ov.is_sweep_override() or ov.is_delete()) and "=" in ov.input_line:
             raw = ov.input_line.split("=", 1)[1]
             if raw and raw[0] not in "'\"" and not isinstance(ov.value(), str) and \
                     ov.value() is not None:
@@ -129,7 +156,7 @@ def _check_keys(parsed) -> dict[str, list[str]]:
     import dataclasses
     import difflib
 
-    from .schema import LaunchConfig
+    from ..schema import LaunchConfig
 
     valid = [f.name for f in dataclasses.fields(LaunchConfig)]
     rewrites: dict[str, list[str]] = {}
@@ -151,20 +178,11 @@ def _check_keys(parsed) -> dict[str, list[str]]:
     return rewrites
 
 
-def _check_yaml(roots: list[Path]) -> None:
-    """Hydra reports a YAML syntax error as a stack trace; name the file and line instead."""
-    from .catalog import _read_yaml
-
-    for root in roots:
-        for path in sorted(root.rglob("*.yaml")):
-            _read_yaml(path)
-
-
 def _check_output_dirs(parsed) -> None:
     """An output dir that can't be created fails here, before Hydra makes a traceback of it."""
     import os
 
-    from .errors import ConfigValidationError, Problem
+    from ..errors import ConfigValidationError, Problem
 
     for ov in parsed:
         if ov.key_or_group not in ("hydra.run.dir", "hydra.sweep.dir") or ov.is_sweep_override():
@@ -183,8 +201,8 @@ def _check_output_dirs(parsed) -> None:
 
 
 def _expand_auto(model_path, conf_dir) -> list[str]:
-    from .hfconfig import read_hf_config
-    from .registry import get_model_registry
+    from ..hfconfig import read_hf_config
+    from ..registry import get_model_registry
 
     if not model_path:
         raise UnknownOptionError("model=auto needs model_path=DIR (a checkpoint directory with "

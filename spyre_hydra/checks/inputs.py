@@ -6,12 +6,11 @@ reported in milliseconds with its key and fix instead of as a vLLM traceback lat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigValidationError, Problem, UnknownModelError
+from ..errors import ConfigValidationError, Problem, UnknownModelError
 
 BUILTIN = "builtin:"
 
@@ -46,7 +45,7 @@ def read_prompts(prompts_file: Any, prompts: Any) -> list[str]:
 
 
 def _builtin_problem(path: str) -> Problem | None:
-    from .engine.tiny_model import KINDS  # stdlib-only module: no torch at plan time
+    from ..engine.tiny_model import KINDS  # stdlib-only module: no torch at plan time
 
     kind = path[len(BUILTIN):].removeprefix("tiny_")
     if kind in KINDS:
@@ -58,24 +57,26 @@ def _builtin_problem(path: str) -> Problem | None:
 
 def _load_config(path: str) -> tuple[dict | None, Problem | None]:
     """The checkpoint's config.json, or the problem that prevents reading it."""
+    from ..hfconfig import ConfigJsonError, load_config_json
+
     fix = "model.path=/path/to/checkpoint (a directory holding config.json)"
-    where = Path(path).expanduser()
-    if not where.exists():
-        return None, Problem("model.path", f"{path!r} does not exist.", fix=fix)
-    file = where / "config.json"
-    if not where.is_dir() or not file.is_file():
+    if Path(path).expanduser().exists() and not Path(path).expanduser().is_dir():
         return None, Problem("model.path", f"{path!r} is not a checkpoint directory (no "
                              "config.json in it).", fix=fix)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return None, Problem("model.path", f"{str(file)!r} cannot be read as JSON "
-                             f"({type(exc).__name__}: {exc}).",
+        return load_config_json(path), None
+    except ConfigJsonError as exc:
+        file = str(exc.file)
+        if exc.kind == "missing":
+            return None, Problem("model.path", f"{path!r} does not exist.", fix=fix)
+        if exc.kind == "no_config":
+            return None, Problem("model.path", f"{path!r} is not a checkpoint directory (no "
+                                 "config.json in it).", fix=fix)
+        if exc.kind == "not_object":
+            return None, Problem("model.path", f"{file!r} is not a JSON object.",
+                                 fix="use the checkpoint's real config.json")
+        return None, Problem("model.path", f"{file!r} cannot be read as JSON ({exc.detail}).",
                              fix="repair or re-download the checkpoint's config.json")
-    if not isinstance(data, dict):
-        return None, Problem("model.path", f"{str(file)!r} is not a JSON object.",
-                             fix="use the checkpoint's real config.json")
-    return data, None
 
 
 def architecture_diff(hf: Mapping, arch: Mapping) -> list[str]:
@@ -93,7 +94,7 @@ def architecture_diff(hf: Mapping, arch: Mapping) -> list[str]:
 
 
 def _architecture_check(tree: Mapping, path: str, hf: dict, strict: bool) -> str | None:
-    from .matcher import ModelMatcher, Pattern
+    from ..matcher import ModelMatcher, Pattern
 
     model = tree["model"]
     arch = dict(model.get("architecture") or {})

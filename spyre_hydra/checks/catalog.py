@@ -1,7 +1,7 @@
 """Catalog rules a type cannot express: patterns, runtime entries, shapes, device settings.
 
 Each rule returns problems instead of raising, so a file with several mistakes is reported
-in one error (see :func:`spyre_hydra.validate.validate_tree`).
+in one error (see :func:`spyre_hydra.checks.schema.validate_tree`).
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import Problem
-from .literal import env_name_message, is_env_name
-from .versions import check_block_override
+from ..errors import Problem
+from ..literal import env_name_message, is_env_name
+from ..versions import check_block_override
 
 Sources = Callable[[str], str]
 

@@ -1,7 +1,7 @@
 """Collect every problem of a tree against the schema dataclasses, then raise once.
 
 Two layers: a generic walk that checks keys and types against :mod:`spyre_hydra.schema`, and
-the catalog rules a type cannot express (in :mod:`spyre_hydra.rules`: no None in a pattern,
+the catalog rules a type cannot express (in :mod:`spyre_hydra.checks.catalog`: no None in a pattern,
 no duplicate runtime entries, positive sizes, at least one runtime entry).
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from . import schema
-from .errors import ConfigValidationError, Problem, SpyreHydraError
-from .rules import _close, check_model, check_shapes  # noqa: F401 - part of this module's API
+from .. import schema
+from ..errors import ConfigValidationError, Problem, SpyreHydraError
+from .catalog import _close, check_model, check_shapes  # noqa: F401 - part of this module's API
 
 Sources = Callable[[str], str]
 _MISSING = "???"
@@ -46,20 +46,28 @@ def to_plain(node: Any, path: str, problems: list[Problem], sources: Sources) ->
     out: Any = [] if isinstance(node, ListConfig) else {}
     for key in keys:
         sub = f"{path}.{key}" if path else str(key)
-        try:
-            child = node._get_node(key)  # unresolved, so one bad leaf doesn't hide the rest
-            value = child if isinstance(child, (DictConfig, ListConfig)) else node[key]
-            value = to_plain(value, sub, problems, sources)
+        try:  # key by key, so one bad leaf doesn't hide the rest
+            value = to_plain(child(node, key), sub, problems, sources)
         except Exception as exc:  # noqa: BLE001 - reported as a problem, with its cause
             cause = exc.__cause__ if isinstance(exc.__cause__, SpyreHydraError) else exc
             msg = str(cause).split("\n    full_key")[0].strip()
-            problems.append(Problem(sub, f"cannot be resolved: {msg}", sources(sub)))
+            problems.append(Problem(sub, f"cannot be resolved: {msg}.", sources(sub),
+                                    f"give {sub} a plain value, or point its ${{...}} at a "
+                                    "key that exists (spyre-launch --cfg job shows the tree)"))
             value = None
         if isinstance(out, list):
             out.append(value)
         else:
             out[key] = value
     return out
+
+
+def child(node: DictConfig | ListConfig, key: Any) -> Any:
+    """node[key] with a missing value as "???" (reported by the type walk, not as an
+    error); a container child comes back unresolved, a leaf interpolation resolved."""
+    if OmegaConf.is_missing(node, key):
+        return _MISSING
+    return node[key]
 
 
 def check_type(value: Any, tp: Any, path: str, sources: Sources) -> list[Problem]:
@@ -128,7 +136,7 @@ def check_dataclass(value: Any, cls: type, path: str, sources: Sources) -> list[
     for name, fld in fields.items():
         sub = f"{path}.{name}" if path else name
         if name not in value:
-            required = fld.default is _MISSING or (
+            required = fld.default == _MISSING or (
                 fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING)
             if required:
                 problems.append(Problem(sub, "required key is missing.", sources(sub),
@@ -138,8 +146,27 @@ def check_dataclass(value: Any, cls: type, path: str, sources: Sources) -> list[
     return problems
 
 
+#: Keys every launch reads: the shipped tree always has them, so only a deletion on the
+#: command line (~runtime, ~serve.port) can remove them.
+PRESENT = ("runtime.name", "device.name", "device.tp_size", "serve.host", "serve.port",
+           "backend.name", "sendnn_version.version", "model.hf_id")
+
+
+def _deleted(tree: Mapping, sources: Sources) -> list[Problem]:
+    keys = [f.name for f in dataclasses.fields(schema.LaunchConfig)]
+    gone = [k for k in keys if k not in tree]
+    gone += [k for k in PRESENT if k.split(".")[0] not in gone and isinstance(
+        tree.get(k.split(".")[0]), Mapping) and k.split(".")[1] not in tree[k.split(".")[0]]]
+    return [Problem(k, "was deleted, but every launch needs it.", sources(k),
+                    f"drop ~{k} from the command line (override its value instead, e.g. "
+                    f"{k}=...)") for k in gone]
+
+
 def validate_tree(tree: Mapping, sources: Sources = _no_source, devices=()) -> None:
     """Check a composed launch tree (plain data) and raise one error listing every problem."""
+    deleted = _deleted(tree, sources)
+    if deleted:
+        raise ConfigValidationError(deleted)
     problems = check_dataclass(tree, schema.LaunchConfig, "", sources)
     model = tree.get("model")
     if isinstance(model, Mapping):
