@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from .checks.pipeline import check_tree
 from .checks.schema import child, to_plain
-from .configurator import DefaultConfigurator, DeviceSettings
+from .configurator import DeviceSettings, make_configurator
 from .entry import ModelEntry
 from .errors import Problem, UnsupportedRuntimeError
 from .launchplan import LaunchPlan, Provenance
@@ -114,7 +114,8 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         parallel_config=SimpleNamespace(world_size=tp),
         cache_config=SimpleNamespace(num_gpu_blocks_override=user.get("num_gpu_blocks_override")),
         scheduler_config=SimpleNamespace(max_num_batched_tokens=user.get("max_num_batched_tokens")))
-    configurator = DefaultConfigurator(entry.name, {tp: settings}, strict)
+    # the model's own configurator when its file names one (checked without vLLM)
+    configurator = make_configurator(model, {tp: settings}, strict, source("model.configurator"))
     summary = configurator.preview(fake, environ)
     configurator.check(summary)
     backend_env = {k: str(v) for k, v in (tree["backend"].get("env") or {}).items()}

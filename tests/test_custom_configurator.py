@@ -185,8 +185,6 @@ def test_cli_bad_target_exits_2_without_traceback(h, user_pkg, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="plan.py (H1) still builds DefaultConfigurator itself; "
-                   "switch it to configurator.make_configurator and drop this marker")
 def test_launch_plan_uses_the_user_configurator(h, user_pkg, tmp_path):
     conf, _ = user_conf(tmp_path)
     proc = _cli(h, "spyre-launch", ["--config-dir", str(conf), "model=custom_tiny",

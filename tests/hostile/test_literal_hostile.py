@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from spyre_hydra.legacy.exporter import export_legacy
 from spyre_hydra.legacy.importer import import_legacy
 from spyre_hydra.literal import ShellNameError, escape, shell_assign, shell_default, unescape
-from spyre_hydra.plan import compose_launch
+from spyre_hydra.composer import compose_launch
 from spyre_hydra.registry import ModelConfigRegistry, reset_registries
 
 from hostile_helpers import changed, clean_error, run_tool, snapshot
