@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from .reading import InputError, load_yaml
+
 PLUGIN_DISTRIBUTIONS = ("sendnn-inference", "vllm-spyre")
 PLUGIN_FILES = ("sendnn_inference/config/model_configs.yaml",
                 "vllm_spyre/config/model_configs.yaml")
@@ -39,8 +41,8 @@ def read_models(path) -> dict[str, Any]:
     from .errors import LegacyFormatError
 
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = load_yaml(path, what="plugin catalog") or {}
+    except (InputError, yaml.YAMLError) as exc:
         raise LegacyFormatError(f"cannot read the plugin catalog {path}: {exc}. Fix: point at "
                                 "a readable model_configs.yaml.") from None
     models = data.get("models") if isinstance(data, dict) else None

@@ -40,13 +40,13 @@ def load_config_json(model_path: str | Path) -> dict[str, Any]:
         raise ConfigJsonError("missing", file)
     if not file.is_file():
         raise ConfigJsonError("no_config", file)
-    try:
-        with open(file, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise ConfigJsonError("unreadable", file, exc.strerror or str(exc)) from None
-    if len(raw) > MAX_BYTES:
-        raise ConfigJsonError("bad_json", file, f"larger than {MAX_BYTES} bytes")
+    from .reading import InputError, read_bytes_bounded
+
+    try:  # the one bounded reader: regular files only, never past the cap
+        raw = read_bytes_bounded(file, MAX_BYTES, "config.json")
+    except InputError as exc:
+        code = "bad_json" if "limit" in exc.why else "unreadable"
+        raise ConfigJsonError(code, file, exc.why.rstrip(".")) from None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:

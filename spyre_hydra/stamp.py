@@ -11,6 +11,8 @@ import importlib.metadata
 from collections.abc import Iterable
 from pathlib import Path
 
+from .reading import read_bytes_bounded
+
 NOT_INSTALLED = "not installed"
 
 #: label -> distribution names to try, in order (the first installed one wins).
@@ -48,7 +50,7 @@ def catalog_fingerprint(roots: Iterable[Path]) -> str:
         root = Path(root)
         for path in sorted(root.rglob("*.yaml")):
             digest.update(f"{index}:{path.relative_to(root).as_posix()}\0".encode())
-            digest.update(path.read_bytes())
+            digest.update(read_bytes_bounded(path, what="conf file"))
             digest.update(b"\0")
     return "sha256:" + digest.hexdigest()
 

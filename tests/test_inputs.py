@@ -100,7 +100,7 @@ def test_dict_attribute_mismatch_names_the_sub_key(tmp_path):
 
 
 def test_prompts_file_missing_empty_and_good(tmp_path):
-    with pytest.raises(ConfigValidationError, match=r"prompts_file: '.*/none\.txt': No such file"):
+    with pytest.raises(ConfigValidationError, match=r"prompts_file: '.*/none\.txt' does not exist\. Fix: pass a regular file"):
         check_inputs(tree(mode="generate", prompts_file=str(tmp_path / "none.txt")), False)
     empty = tmp_path / "empty.txt"
     empty.write_text("\n  \n")
@@ -114,7 +114,7 @@ def test_prompts_file_missing_empty_and_good(tmp_path):
 
 
 def test_prompts_file_that_is_a_directory(tmp_path):
-    with pytest.raises(ConfigValidationError, match=r"prompts_file: '.*': Is a directory\."):
+    with pytest.raises(ConfigValidationError, match=r"prompts_file: '.*' is a directory, not a regular file\. Fix:"):
         check_inputs(tree(mode="generate", prompts_file=str(tmp_path)), False)
 
 

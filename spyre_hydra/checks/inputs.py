@@ -20,16 +20,14 @@ def read_prompts(prompts_file: Any, prompts: Any) -> list[str]:
     key = "prompts"
     if prompts_file:
         key = "prompts_file"
-        try:
-            text = Path(str(prompts_file)).expanduser().read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigValidationError([Problem(key, f"{str(prompts_file)!r}: {exc.strerror}.",
-                                                 fix="prompts_file=<a text file, one prompt "
-                                                     "per line>")]) from None
-        except UnicodeDecodeError:
-            raise ConfigValidationError([Problem(key, f"{str(prompts_file)!r} is not UTF-8 text.",
-                                                 fix="prompts_file=<a UTF-8 text file, one "
-                                                     "prompt per line>")]) from None
+        from ..reading import InputError, read_text_bounded
+
+        try:  # bounded: prompts_file=/dev/zero or a fifo must not read forever
+            text = read_text_bounded(Path(str(prompts_file)).expanduser(), what="prompts_file")
+        except InputError as exc:
+            raise ConfigValidationError([Problem(key, f"{str(prompts_file)!r} {exc.why}",
+                                                 fix=f"{exc.fix}: prompts_file=<a UTF-8 text "
+                                                     "file, one prompt per line>")]) from None
         found = [line for line in text.splitlines() if line.strip()]
         if not found:
             raise ConfigValidationError([Problem(key, f"{str(prompts_file)!r} holds no prompt "

@@ -13,6 +13,8 @@ import os
 import socket
 from pathlib import Path
 
+from ..reading import load_yaml
+
 BACKENDS = ("sendnn", "eager", "cpu")
 
 # Distribution names as published; importlib.metadata normalizes '-'/'_' on 3.10+, the
@@ -51,14 +53,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 def backend_conf(name: str, conf_dir=None) -> dict:
     """The static settings of conf/backend/<name>.yaml (name, env, engine_args) -- the one
     place they are written down. Read as plain YAML: one flat file, nothing to compose."""
-    import yaml
 
     from ..paths import find_config, search_path
 
     path = find_config(f"backend/{name}", search_path(conf_dir))
     if name not in BACKENDS or path is None:
         raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path, what="backend file") or {}
     return {"name": data.get("name", name), "env": dict(data.get("env") or {}),
             "engine_args": dict(data.get("engine_args") or {})}
 
@@ -113,7 +114,6 @@ def model_config_file(sendnn_version: str | None, conf_dir=None) -> Path:
 def _sweep_sets_backend(parsed, roots) -> bool:
     """True when a chosen sweep file's hydra.sweeper.params names the backend: a command-line
     backend=... would silently override it (Hydra's basic sweeper ranks argv last)."""
-    import yaml
 
     from ..paths import find_config
 
@@ -123,7 +123,7 @@ def _sweep_sets_backend(parsed, roots) -> bool:
         values = list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [ov.value()]
         for value in values:
             path = find_config(f"sweep/{value}", roots)
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path else None
+            data = load_yaml(path, what="sweep file") if path else None
             params = (((data or {}).get("hydra") or {}).get("sweeper") or {}).get("params") or {}
             if "backend" in params:
                 return True
