@@ -9,16 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 from pathlib import Path
 
 import yaml
 
 from ..errors import LegacyFormatError
+from ..literal import is_env_name, shell_assign, shell_export
 from ..writer import OutputError, check_targets, forget, read_manifest, write_files
 
-#: Env var names a shell (and docker --env-file, and Kubernetes) can carry.
-SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MODEL_CONFIG_ENV = "SENDNN_INFERENCE_MODEL_CONFIG_FILE"
 #: Where the Kubernetes manifest expects its files ConfigMap to be mounted.
 K8S_MOUNT = "/etc/spyre-hydra"
@@ -30,7 +28,7 @@ EXECUTABLE = ("serve.sh", "env.sh")
 def check_env(env: dict) -> None:
     """Refuse names a shell cannot export and values an env-file cannot hold."""
     for key, value in env.items():
-        if not SHELL_NAME.match(key):
+        if not is_env_name(key):
             raise LegacyFormatError(f"env var name {key!r} cannot be exported by a shell. "
                                     "Fix: rename it in the model's device_configs env_vars.")
         if "\n" in str(value) or "\0" in str(value):
@@ -43,14 +41,14 @@ def env_script(env: dict, backend: str, config_file: str | None) -> str:
     check_env(env)
     lines = ["# Environment for `vllm serve --config serve.yaml`, written by spyre-hydra "
              "export-serve.", f"# target backend={backend}. Source it: . ./env.sh"]
-    lines += [f"export {key}={shlex.quote(str(value))}" for key, value in env.items()]
+    lines += [shell_export(key, value) for key, value in env.items()]
     if backend != "cpu":
         # SpyreWorker joins a gloo group via env:// even at tp=1; a fixed port collides
         # between concurrent servers, so only a default is given.
         lines.append('export MASTER_PORT="${MASTER_PORT:-29500}"')
     if config_file:  # a catalog the operator points at explicitly wins
         lines.append(f'[ -n "${{{MODEL_CONFIG_ENV}:-}}" ] || export '
-                     f"{MODEL_CONFIG_ENV}={shlex.quote(config_file)}")
+                     + shell_assign(MODEL_CONFIG_ENV, config_file))
     return "\n".join(lines) + "\n"
 
 
