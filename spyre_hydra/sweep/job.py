@@ -34,7 +34,7 @@ from .isolation import (
     job_start_environment,
     user_environment,
 )
-from .preflight import skip_unsupported, validate_point
+from .preflight import skip_unsupported
 from .results import RESULT, write_json_atomic
 
 TIMING_KEYS = ("import_vllm_s", "config_s", "engine_start_s", "generate_s", "tokens_per_s")
@@ -112,7 +112,7 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
     }
     try:
         try:
-            plan = validate_point(cfg, make_plan)
+            plan = _planned(cfg, hc, make_plan)
         except SpyreHydraError as error:
             if not skip_unsupported(cfg):
                 raise
@@ -126,7 +126,16 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             # an engine would; IsolationCallback takes them out again when the job ends.
             applied, kept = apply_settings(plan["env"])
             record["env"] = _env_record(applied, kept, dict(os.environ), start_env)
-            print(json.dumps(plan, indent=2, ensure_ascii=False), flush=True)
+            print(json.dumps(plan, ensure_ascii=False, separators=(",", ":")), flush=True)
+        elif plan["mode"] == "bench":
+            from .bench import run_bench
+
+            env = dict(start_env)
+            applied, kept = apply_settings(plan["env"], env)
+            record["env"] = _env_record(applied, kept, env, start_env)
+            value = run_bench(plan, cfg, hc, env, job_dir)
+            record["bench"] = value
+            record["timings"].update(value.get("timings") or {})
         else:
             env = dict(start_env)
             applied, kept = apply_settings(plan["env"], env)
@@ -142,4 +151,17 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             record.update(outcome="failed", error="interrupted before the job finished")
         record["timings"]["total_s"] = round(time.perf_counter() - started, 4)
         write_json_atomic(job_dir / RESULT, record)
+        from .progress import report_record
+
+        report_record(record)  # in the sweep's own process (basic launcher): one line
     return record
+
+
+def _planned(cfg, hc, make_plan) -> dict[str, Any]:
+    """The plan the sweep's pre-flight made for this point, else plan and check it here
+    (a launcher that runs jobs in another process)."""
+    from .compose import plan_point
+    from .sweeper import PLANNED
+
+    plan = PLANNED.pop(tuple(hc.overrides.task), None)
+    return plan if plan is not None else plan_point(cfg)

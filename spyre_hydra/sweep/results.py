@@ -13,27 +13,49 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..errors import SpyreHydraError
+
 RESULT = "result.json"
 MANIFEST = "sweep.json"
 OUTCOMES = ("ok", "failed", "skipped")
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
-    """Write JSON so that `path` holds either the old content or all of the new one."""
+class SweepWriteError(SpyreHydraError):
+    """A sweep file cannot be written where it should go."""
+
+
+def write_file(path: str | os.PathLike, data: bytes | str, exclusive: bool = False) -> Path:
+    """The one way the sweep writes a file: atomic (temp file, fsync, rename), never over a
+    directory or symlink; `exclusive` fails with FileExistsError when `path` exists (a claim).
+    The lead points this at spyre_hydra.writer when it lands."""
     path = Path(path)
+    if path.is_symlink() or path.is_dir():
+        kind = "a symlink" if path.is_symlink() else "a directory"
+        raise SweepWriteError(f"{path} is {kind}, not a file this sweep wrote; it is left as "
+                              f"it is. Fix: move it away (or pick another hydra.sweep.dir).")
     path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
-            handle.write("\n")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)  # atomic, and refuses an existing name
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any, exclusive: bool = False) -> Path:
+    """Write JSON so that `path` holds either the old content or all of the new one."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    return write_file(path, text, exclusive)
 
 
 def _job_key(path: Path) -> tuple:
