@@ -11,12 +11,13 @@ The lead swaps `plan_point` for spyre_hydra.compose(...) -> LaunchPlan when it l
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict, read_write
 
 from ..errors import SpyreHydraError
 
@@ -34,6 +35,33 @@ class Checked:
     config: DictConfig | None = None
     bad: str | None = None      # refused by a check: skippable with sweep.skip_unsupported
     broken: str | None = None   # Hydra cannot compose it: never skipped
+
+
+_ABSENT = object()
+
+
+def _raw(cfg: DictConfig, key: str):
+    """The unresolved value at `key` (interpolations stay strings), or _ABSENT when the key
+    is missing or holds a config node (those are not undone in place)."""
+    parent_key, _, leaf = key.rpartition(".")
+    try:
+        parent = OmegaConf.select(cfg, parent_key, throw_on_missing=False) if parent_key \
+            else cfg
+        node = parent._get_node(leaf) if isinstance(parent, DictConfig) else None
+    except Exception:  # an interpolated or missing parent: take the copying path
+        return _ABSENT
+    if node is None or isinstance(node, DictConfig):
+        return _ABSENT
+    if isinstance(node, ListConfig):
+        return OmegaConf.to_container(node, resolve=False)
+    return node._value()
+
+
+def _set_task(cfg: DictConfig, parsed) -> None:
+    """hydra.overrides.task and hydra.job.override_dirname of the point, as Hydra sets them."""
+    with read_write(cfg.hydra), open_dict(cfg.hydra):
+        cfg.hydra.overrides.task = [o.input_line for o in parsed]
+        cfg.hydra.job.override_dirname = _dirname(parsed, cfg)
 
 
 def _dirname(parsed, cfg) -> str:
@@ -72,6 +100,7 @@ class PointComposer:
         self.parser = OverridesParser.create(config_loader=config_loader)
         self.groups = self._groups("")
         self.bases: dict[tuple, DictConfig] = {}
+        self.parsed: dict[str, Any] = {}
 
     def _groups(self, parent: str) -> set[str]:
         found = set()
@@ -87,36 +116,81 @@ class PointComposer:
         return (override.is_delete() or override.package is not None or key.startswith("hydra")
                 or key in self.groups)
 
-    def compose(self, point: list[str]) -> DictConfig:
-        """The composed tree (with its hydra node) of one point, equal to Hydra's compose."""
-        parsed = self.parser.parse_overrides(list(point))
+    def parse(self, point: list[str]) -> list:
+        """Hydra's parse of each override (memoised: points share most of their strings)."""
+        out = []
+        for text in point:
+            if text not in self.parsed:
+                self.parsed[text] = self.parser.parse_overrides([text])[0]
+            out.append(self.parsed[text])
+        return out
+
+    def _base(self, point: list[str], parsed) -> DictConfig:
         structural = tuple(text for text, ov in zip(point, parsed) if self.structural(ov))
         if structural not in self.bases:
             self.bases[structural] = self.loader.load_sweep_config(self.config, list(structural))
-        cfg = copy.deepcopy(self.bases[structural])
+        return self.bases[structural]
+
+    def compose(self, point: list[str]) -> DictConfig:
+        """The composed tree (with its hydra node) of one point, equal to Hydra's compose:
+        a copy of its memoised base with the value overrides applied."""
+        parsed = self.parse(point)
+        cfg = copy.deepcopy(self._base(point, parsed))
         for override in parsed:
             if not self.structural(override):
                 _apply(override, cfg)
-        with read_write(cfg.hydra), open_dict(cfg.hydra):
-            cfg.hydra.overrides.task = [o.input_line for o in parsed]
-            cfg.hydra.job.override_dirname = _dirname(parsed, cfg)
+        _set_task(cfg, parsed)
         return cfg
 
-    def check(self, point: list[str], engine: bool = True) -> Checked:
-        """Compose, plan and check one point; never raises for a bad point."""
+    @contextlib.contextmanager
+    def applied(self, point: list[str]):
+        """The point's tree as its memoised base with the value overrides applied in place
+        and undone on exit (no copy: the caller must not keep it). Falls back to compose()
+        for overrides that replace a whole config node or add keys."""
+        parsed = self.parse(point)
+        base = self._base(point, parsed)
+        values = [o for o in parsed if not self.structural(o)]
+        saved = []
+        for override in values:
+            old = _raw(base, override.key_or_group)
+            if old is _ABSENT or override.is_add() or override.is_force_add():
+                break
+            saved.append((override.key_or_group, old))
+        else:
+            hydra_saved = (list(base.hydra.overrides.task), base.hydra.job.override_dirname)
+            try:
+                for override in values:
+                    _apply(override, base)
+                _set_task(base, parsed)
+                yield base
+            finally:
+                for key, old in reversed(saved):
+                    OmegaConf.update(base, key, old, merge=False)
+                with read_write(base.hydra), open_dict(base.hydra):
+                    base.hydra.overrides.task, base.hydra.job.override_dirname = hydra_saved
+            return
+        yield self.compose(point)
+
+    def check(self, point: list[str], engine: bool = True, keep: bool = False) -> Checked:
+        """Compose, plan and check one point; never raises for a bad point. With keep, the
+        result holds the composed config (a copy); otherwise planning works in place."""
         result = Checked(list(point))
         try:
-            result.config = self.compose(point)
+            with contextlib.ExitStack() as stack:
+                if keep:
+                    cfg = result.config = self.compose(point)
+                else:
+                    cfg = stack.enter_context(self.applied(point))
+                try:
+                    result.plan = plan_point(cfg, engine)
+                except SpyreHydraError as error:
+                    result.bad = str(error)
+                except Exception as error:  # e.g. an interpolation that does not resolve
+                    result.bad = f"{type(error).__name__}: {str(error).strip()}"
         except Exception as error:  # Hydra's own composition errors
+            result.plan = result.bad = None
             result.broken = f"{type(error).__name__}: {str(error).strip()}".replace(
                 "PointError: ", "")
-            return result
-        try:
-            result.plan = plan_point(result.config, engine)
-        except SpyreHydraError as error:
-            result.bad = str(error)
-        except Exception as error:  # e.g. an interpolation that does not resolve
-            result.bad = f"{type(error).__name__}: {str(error).strip()}"
         return result
 
 

@@ -90,7 +90,6 @@ class IsolationCallback(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.user_env = dict(os.environ)
-        register_sweeper()
 
 
     def on_job_start(self, config: DictConfig, **kwargs) -> None:

@@ -158,10 +158,19 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
 
 
 def _planned(cfg, hc, make_plan) -> dict[str, Any]:
-    """The plan the sweep's pre-flight made for this point, else plan and check it here
+    """The plan the sweep's pre-flight made for this job, else plan and check it here
     (a launcher that runs jobs in another process)."""
-    from .compose import plan_point
+    from .compose import PointError, loadable_problems
+    from .preflight import point_problems
     from .sweeper import PLANNED
 
-    plan = PLANNED.pop(tuple(hc.overrides.task), None)
-    return plan if plan is not None else plan_point(cfg)
+    plan = PLANNED.pop(int(hc.job.num), None)
+    if plan is not None:
+        return plan
+    plan = make_plan()
+    problems = point_problems(plan, cfg)
+    if plan["mode"] != "plan":
+        problems += loadable_problems(plan)
+    if problems:
+        raise PointError(" ".join(problems))
+    return plan

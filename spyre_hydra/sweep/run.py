@@ -31,7 +31,7 @@ def _option(config, key: str, default=None):
     return node.get(key, default) if hasattr(node, "get") else default
 
 
-def preflight(sweeper, arguments: list[str]) -> tuple[Preflight, PointComposer, dict]:
+def preflight(sweeper, arguments: list[str]) -> tuple[Preflight, PointComposer]:
     """Expand and check every point; refuse the sweep on bad points (exit 2)."""
     try:
         points = sweeper.expand(arguments)
@@ -41,7 +41,7 @@ def preflight(sweeper, arguments: list[str]) -> tuple[Preflight, PointComposer, 
         _fail(f"cannot expand the sweep: {str(error).strip()} Fix: use a,b,c lists, "
               "range(...), glob(...) or choice(...) values.")
     composer = PointComposer(sweeper.config, sweeper.hydra_context.config_loader)
-    result, configs = Preflight(points), {}
+    result = Preflight(points)
     for index, point in enumerate(points):
         checked = composer.check(point)
         if checked.broken:
@@ -50,11 +50,10 @@ def preflight(sweeper, arguments: list[str]) -> tuple[Preflight, PointComposer, 
             result.bad[index] = checked.bad
         else:
             result.plans[index] = checked.plan
-            configs[index] = checked.config
     if result.refused(skip_unsupported(sweeper.config)):
         error = refusal(result)
         _fail(error, error.exit_code)
-    return result, composer, configs
+    return result, composer
 
 
 def _check_launcher(config) -> None:
@@ -68,7 +67,7 @@ def run_sweep(sweeper, arguments: list[str]):
     """Hydra's Sweeper.sweep for spyre-launch."""
     started = now()
     config = sweeper.config
-    result, composer, configs = preflight(sweeper, arguments)
+    result, composer = preflight(sweeper, arguments)
     points, n = result.points, len(result.points)
     skipped = sorted(result.bad)
     text = f"sweep of {n} point{'s' if n != 1 else ''} checked in {now() - started:.2f}s"
@@ -95,12 +94,12 @@ def run_sweep(sweeper, arguments: list[str]):
     except SpyreHydraError as error:
         _fail(error)
     done = done_points(sweep_dir, n) if resume else set()
-    memo = MemoLoader(sweeper.hydra_context.config_loader, composer)
+    in_place = str(config.hydra.launcher.get("_target_", "")).endswith(".BasicLauncher")
+    memo = MemoLoader(sweeper.hydra_context.config_loader, composer, in_place)
     todo = [i for i in range(n) if i not in result.bad and i not in done]
     for index in todo:
-        memo.ready[tuple(points[index])] = configs.pop(index)
-        PLANNED[tuple(points[index])] = result.plans[index]
-    configs.clear()
+        memo.points.add(tuple(points[index]))
+        PLANNED[index] = result.plans[index]
     try:
         launcher = sweeper.make_launcher(memo)
     except Exception as error:
@@ -147,7 +146,7 @@ def run_sweep(sweeper, arguments: list[str]):
         finally:
             if watcher is not None:
                 watcher.stop()
-            memo.ready.clear()
+            memo.close()
             PLANNED.clear()
     code = _finish(sweep_dir, config, code)
     release(sweep_dir)

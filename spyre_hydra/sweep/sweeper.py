@@ -25,14 +25,14 @@ from typing import Any, Optional
 from hydra.core.config_loader import ConfigLoader
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from . import progress
 from .points import expand, varying_keys
 
-#: plan of each point this process checked, by its override tuple (jobs in this process
-#: take their plan from here instead of planning again)
-PLANNED: dict[tuple, dict] = {}
+#: plan of each point this process checked, by job number (jobs in this process take their
+#: plan from here instead of planning again)
+PLANNED: dict[int, dict] = {}
 
 
 @dataclass
@@ -47,19 +47,38 @@ class SpyreSweeperConf:
 
 
 class MemoLoader(ConfigLoader):
-    """The sweep's ConfigLoader: serves pre-composed point configs to the launcher once."""
+    """The sweep's ConfigLoader: gives the launcher each checked point's config from the
+    pre-flight's memoised bases instead of a new full compose. For the basic launcher
+    (`in_place`: one job at a time, and Hydra's run_job copies the config it is given) the
+    base itself is handed out with the point's values applied, undone at the next point."""
 
-    def __init__(self, loader: ConfigLoader, composer=None) -> None:
-        self.loader, self.composer, self.ready = loader, composer, {}
+    def __init__(self, loader: ConfigLoader, composer=None, in_place: bool = False) -> None:
+        import contextlib
+
+        self.loader, self.composer, self.in_place = loader, composer, in_place
+        self.points: set[tuple] = set()
+        self.stack = contextlib.ExitStack()
 
     def __getstate__(self) -> dict:
-        return {"loader": self.loader, "composer": None, "ready": {}}  # small when pickled
+        # pickled for remote jobs (joblib, submitit): they compose where they run
+        return {"loader": self.loader, "composer": None, "in_place": False, "points": set(),
+                "stack": None}
+
+    def close(self) -> None:
+        """Undo the last in-place point."""
+        if self.stack is not None:
+            self.stack.close()
 
     def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]):
-        cfg = self.ready.pop(tuple(sweep_overrides), None)
-        if cfg is not None:
-            return cfg
-        return self.loader.load_sweep_config(master_config, list(sweep_overrides))
+        key = tuple(sweep_overrides)
+        if self.composer is None or key not in self.points:
+            return self.loader.load_sweep_config(master_config, list(sweep_overrides))
+        if not self.in_place:
+            return self.composer.compose(list(key))
+        self.stack.close()
+        cfg = self.stack.enter_context(self.composer.applied(list(key)))
+        OmegaConf.set_readonly(cfg.hydra, False)  # the last job's run_job left it read-only
+        return cfg
 
     def load_configuration(self, *args, **kwargs):
         return self.loader.load_configuration(*args, **kwargs)
