@@ -29,8 +29,10 @@ class SweepDirError(SpyreHydraError):
 
 
 def definition_hash(points: list[list[str]]) -> str:
-    """Hash of the expanded points, in launch order (the sweep's definition)."""
-    return hashlib.sha256(json.dumps(points).encode("utf-8")).hexdigest()[:16]
+    """Hash of the expanded points, in launch order (the sweep's definition); whether it is
+    resumed is not part of it."""
+    kept = [[o for o in p if o.lstrip("+").partition("=")[0] != "sweep.resume"] for p in points]
+    return hashlib.sha256(json.dumps(kept).encode("utf-8")).hexdigest()[:16]
 
 
 def new_sweep_id() -> str:

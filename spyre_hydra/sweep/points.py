@@ -44,7 +44,8 @@ def _values(override) -> list[str]:
         return [f"{key}={override.get_value_element_as_str()}"]
     if not override.is_discrete_sweep():
         raise SweepDefinitionError(
-            f"{override.input_line!r}: a {override.value_type.name} sweep has no list of "
+            f"{override.input_line!r}: an {override.value_type.name.split('_')[0].lower()} "
+            "sweep has no list of "
             "points. Fix: use a,b,c lists, range(start,stop[,step]), glob(pattern) or "
             "choice(a,b).")
     if override.key_or_group == SHAPES_KEY:
