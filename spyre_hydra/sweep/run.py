@@ -9,6 +9,7 @@ result; 130 / 143 after SIGINT / SIGTERM (finished results and the summary are k
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 from ..errors import SpyreHydraError
@@ -148,6 +149,9 @@ def run_sweep(sweeper, arguments: list[str]):
                 watcher.stop()
             memo.close()
             PLANNED.clear()
+            bench = sys.modules.get("spyre_hydra.sweep.bench")
+            if bench is not None:  # a bench sweep in this process: its last server
+                bench.stop_server()
     code = _finish(sweep_dir, config, code)
     release(sweep_dir)
     progress.current = None
