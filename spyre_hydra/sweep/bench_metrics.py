@@ -15,7 +15,7 @@ LATENCIES = ("ttft", "tpot", "itl", "e2el")
 STATS = (("mean", "mean"), ("p50", "median"), ("p99", "p99"))
 THROUGHPUTS = ("request_throughput", "output_throughput")
 #: Summary columns of a bench job.
-BENCH_COLUMNS = ("server_start_s", "ttft_mean_ms", "ttft_p99_ms", "tpot_mean_ms", "itl_mean_ms",
+BENCH_COLUMNS = ("concurrency", "server_start_s", "ttft_mean_ms", "ttft_p99_ms", "tpot_mean_ms", "itl_mean_ms",
                  "e2el_mean_ms", "e2el_p99_ms", "request_throughput", "output_throughput",
                  "repeats", "e2el_mean_ms_spread")
 
@@ -66,6 +66,7 @@ def bench_row(bench: dict[str, Any] | None) -> dict[str, Any]:
         if key in metrics:
             row[key] = metrics[key]
     row["server_start_s"] = bench.get("server_start_s")
+    row["concurrency"] = (bench.get("workload") or {}).get("concurrency")
     row["repeats"] = len(bench.get("runs") or []) or None
     e2el = (bench.get("spread") or {}).get("e2el_mean_ms")
     if e2el and e2el.get("max") is not None:

@@ -45,7 +45,8 @@ def latency_plot(rows: list[dict[str, Any]], path: Path) -> str | None:
         series: dict[str, list] = {}
         for r in rows:
             if r.get(key) is not None and r.get("prompt_len") and r.get("batch_size"):
-                series.setdefault(str(r["device"]), []).append(
+                name = str(r["device"]) + (f" c={r['concurrency']}" if bench else "")
+                series.setdefault(name, []).append(
                     (r["prompt_len"] * r["batch_size"], float(r[key])))
         for device, points in sorted(series.items()):
             points.sort()
@@ -54,7 +55,7 @@ def latency_plot(rows: list[dict[str, Any]], path: Path) -> str | None:
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
         if series:
-            ax.legend(title="device")
+            ax.legend(title="device, concurrency" if bench else "device")
     fig.suptitle("spyre-launch sweep" + (" (serving benchmark)" if bench else ""))
     fig.tight_layout()
     _save(fig, plt, path)
@@ -79,9 +80,10 @@ def pareto_plot(rows: list[dict[str, Any]], path: Path) -> str | None:
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     for latency, throughput, row in points:
         ax.scatter(latency, throughput, color="tab:blue")
-        ax.annotate(str(row.get("point") or row.get("job")), (latency, throughput), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
-    ax.plot([f[0] for f in front], [f[1] for f in front], color="tab:red", label="Pareto front")
+        ax.annotate(f"job {row.get('job')}", (latency, throughput), fontsize=8,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.plot([f[0] for f in front], [f[1] for f in front], color="tab:red", marker="o",
+            markerfacecolor="none", markersize=11, label="Pareto front (see summary.md)")
     ax.set_xlabel("E2E latency mean (ms)")
     ax.set_ylabel("output tokens/s")
     ax.grid(True, alpha=0.3)

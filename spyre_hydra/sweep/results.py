@@ -37,6 +37,9 @@ def write_file(path: str | os.PathLike, data: bytes | str, exclusive: bool = Fal
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
             handle.flush()
