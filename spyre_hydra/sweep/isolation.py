@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 
 #: Variables a launcher sets in its own worker processes; they are not a job's settings.
 LAUNCHER_PREFIXES = ("SUBMITIT_", "LOKY_", "JOBLIB_", "SLURM_", "RAY_", "ENABLE_IPC", "BLIS_",
-                     "NUMBA_", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
+                     "NUMBA_", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PYTHONBREAKPOINT",
+                     "SPT_",
                      "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_", "VECLIB_", "NUMEXPR_")
 
 
