@@ -68,7 +68,12 @@ def run_sweep(sweeper, arguments: list[str]):
     """Hydra's Sweeper.sweep for spyre-launch."""
     started = now()
     config = sweeper.config
-    result, composer = preflight(sweeper, arguments)
+    try:
+        with Signals():
+            result, composer = preflight(sweeper, arguments)
+    except KeyboardInterrupt as error:
+        say("interrupted during the pre-flight: no job was started and nothing was written.")
+        raise SystemExit(exit_code(error)) from None
     points, n = result.points, len(result.points)
     skipped = sorted(result.bad)
     text = f"sweep of {n} point{'s' if n != 1 else ''} checked in {now() - started:.2f}s"

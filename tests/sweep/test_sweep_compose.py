@@ -123,3 +123,18 @@ def test_zip_sweep_end_to_end(h, tmp_path):
     assert [(p["tp_size"], p["warmup_shapes"]) for p in plans] == [
         (1, [[2048, 1024, 16]]), (4, [[6144, 2048, 1]])]
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0", "1"]
+
+
+def test_engine_sweep_with_an_offline_hub_id_is_refused_up_front(h, tmp_path):
+    """granite_8b's checkpoint is a hub id; the eager backend runs with HF_HUB_OFFLINE=1 and
+    there is no cached copy: every job would fail, so the pre-flight refuses the sweep."""
+    out = tmp_path / "s"
+    proc = h.run_cli(["-m", "model=granite_8b", "backend=eager", "mode=generate",
+                      "device=tp1,tp4", f"hydra.sweep.dir={out}"], tmp_path,
+                     HF_HUB_CACHE=str(tmp_path / "empty"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "2 of 2 sweep points are invalid; no job was started" in proc.stderr
+    assert "is a Hugging Face id and the hub is offline" in proc.stderr
+    assert "Fix: model.path=/path/to/checkpoint" in proc.stderr
+    assert not out.exists()
