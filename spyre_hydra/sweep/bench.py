@@ -155,8 +155,7 @@ def client_command(plan: dict, backend: str, port: int, model: str, tokenizer: s
         head = [sys.executable, "-m", "sendnn_inference.benchmarks.spyre_bench_serve"]
         extra = ["--detailed-timeline"]
     else:
-        head = [sys.executable, "-m", "vllm.entrypoints.cli.main", "bench", "serve",
-                "--backend", "vllm"]
+        head = [sys.executable, "-m", "spyre_hydra.sweep.bench_client", "--backend", "vllm"]
         extra = []
     return [*head, "--host", "127.0.0.1", "--port", str(port), "--model", model,
             "--tokenizer", tokenizer, "--endpoint", "/v1/completions",
