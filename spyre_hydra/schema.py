@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
-MODES = ("plan", "config", "generate", "serve")
+MODES = ("plan", "config", "generate", "serve", "bench")
 RUNTIMES = ("cb", "static")
 BACKENDS = ("auto", "sendnn", "eager", "cpu")
 
@@ -164,6 +164,8 @@ class LaunchConfig:
     """Derived by interpolation: the model's settings for this device and version."""
     sweep: Optional[Dict[str, Any]] = None
     """Sweep options (+sweep=<name>): skip_unsupported and the named sweep's parameters."""
+    bench: Optional[Dict[str, Any]] = None
+    """mode=bench (sweeps): serving-benchmark parameters (concurrency, rate, lengths)."""
 
 
 _stored = False

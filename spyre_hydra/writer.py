@@ -18,7 +18,6 @@ refused; its temp files are all written before the first rename. Caches use
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -26,65 +25,11 @@ import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .errors import SpyreHydraError
-
-MANIFEST = ".spyre_hydra_manifest.json"
-_KINDS = {stat.S_IFLNK: "a symlink", stat.S_IFDIR: "a directory", stat.S_IFCHR: "a device",
-          stat.S_IFBLK: "a device", stat.S_IFIFO: "a fifo", stat.S_IFSOCK: "a socket"}
-
-
-class OutputError(SpyreHydraError):
-    """A file spyre_hydra was asked to write but must not (symlink, foreign, edited, source)."""
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:  # streamed: an own file swapped for a huge one stays cheap
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
+from .manifest import (MANIFEST, STREAM, OutputError, _file_sha256, _kind, _lstat,
+                       read_manifest, sha256)
 
 def _encode(content: str | bytes) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
-
-
-def _kind(mode: int) -> str | None:
-    """None for a regular file, else what the path is."""
-    return None if stat.S_ISREG(mode) else _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-
-
-def _lstat(path: Path):
-    try:
-        return os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
-        raise OutputError(f"cannot write {path}: a parent of it is a file, not a directory. "
-                          "Fix: choose an output path inside a directory.") from None
-
-
-def read_manifest(folder: Path) -> dict[str, str]:
-    """File name -> sha256 of the files this writer wrote into ``folder``."""
-    path = folder / MANIFEST
-    st = _lstat(path)
-    if st is None:
-        return {}
-    if not stat.S_ISREG(st.st_mode) or st.st_size > 4 << 20:
-        raise OutputError(f"cannot write into {folder}: {path} is {_kind(st.st_mode) or 'too big'}"
-                          ", not spyre-hydra's manifest. Fix: remove it, or choose another "
-                          "output directory.")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # a damaged manifest vouches for nothing: every file there is foreign
-    files = data.get("files") if isinstance(data, dict) else None
-    return {k: v for k, v in files.items() if isinstance(v, str)} if isinstance(
-        files, dict) else {}
 
 
 def _refusal(path: Path, force: bool, sources: set) -> str | None:
@@ -111,7 +56,7 @@ def _refusal(path: Path, force: bool, sources: set) -> str | None:
         return ("it exists and spyre-hydra did not write it (not in "
                 f"{path.parent / MANIFEST}). Fix: move it away yourself, or choose another "
                 "output path; --force never replaces files it did not write.")
-    if not force and _file_sha256(path) != known:
+    if not force and known != STREAM and _file_sha256(path) != known:
         return ("it was edited since spyre-hydra wrote it. Fix: pass --force to replace it "
                 "(your edits are lost), or move it away first.")
     return None
@@ -259,5 +204,45 @@ def write_cache(path, content: str | bytes, mode: int = 0o644) -> Path:
     return path
 
 
-__all__ = ["MANIFEST", "OutputError", "check_targets", "forget", "read_manifest",
-           "write_cache", "write_files", "write_text"]
+def _record(folder_fd: int, folder: Path, entries: Mapping[str, str]) -> None:
+    """Add ``entries`` (name -> sha256 or STREAM) to the folder's manifest, atomically."""
+    known = read_manifest(folder)
+    known.update(entries)
+    body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1, sort_keys=True)
+    os.replace(_temp(folder_fd, MANIFEST, body.encode(), 0o644), MANIFEST,
+               src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+
+
+def claim(path, content: str | bytes, mode: int = 0o644) -> Path:
+    """Create ``path`` only if nothing is there (atomic, via link): FileExistsError otherwise.
+    For markers that say who owns a directory, where two writers may race."""
+    path = Path(path)
+    _mkdirs(path.parent)
+    data = _encode(content)
+    with _locked(path.parent) as fd:
+        tmp = _temp(fd, path.name, data, mode)
+        try:
+            os.link(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+        finally:
+            os.unlink(tmp, dir_fd=fd)
+        _record(fd, path.parent, {path.name: sha256(data)})
+        os.fsync(fd)
+    return path
+
+
+def open_stream(path, force: bool = False, append: bool = False):
+    """A log file another process writes into as it runs (not atomic by nature): checked by
+    the writer's rules, opened without following a symlink, recorded as ours (STREAM)."""
+    path = Path(path)
+    check_targets([path], force)
+    _mkdirs(path.parent)
+    with _locked(path.parent) as fd:
+        how = os.O_APPEND if append else os.O_TRUNC
+        handle = os.open(path.name, os.O_WRONLY | os.O_CREAT | how | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o644, dir_fd=fd)
+        _record(fd, path.parent, {path.name: STREAM})
+    return os.fdopen(handle, "w", encoding="utf-8")
+
+
+__all__ = ["MANIFEST", "OutputError", "check_targets", "claim", "forget", "open_stream",
+           "read_manifest", "write_cache", "write_files", "write_text"]

@@ -7,7 +7,6 @@ patterns that match, the largest field count wins, and the first in file order b
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

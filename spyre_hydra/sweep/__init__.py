@@ -1,17 +1,25 @@
-"""Sweeps: `spyre-launch -m ...` over Hydra's own sweep grammar, checked before any job runs.
+"""Sweeps: `spyre-launch -m ...` through spyre's Hydra Sweeper, every point checked once.
 
-    spyre-launch -m model=granite_8b device=tp1,tp4 runtime=static \
-        'runtime.warmup_shapes=[[2048,1024,16]],[[6144,2048,1]]' sweep.skip_unsupported=true
-    spyre-launch -m +sweep=granite_8b_static mode=plan      # a named sweep (conf/sweep/)
-    spyre-hydra sweep-report multirun/<date>/<time>          # rebuild table + plot
+    spyre-launch -m model=granite_8b device=tp1,tp4 mode=plan          # JSON Lines, no files
+    spyre-launch -m +sweep=granite_8b_static hydra.sweep.dir=out       # result.json per job
+    spyre-launch -m ... mode=bench bench.max_concurrency=1,2            # serving benchmark
+    spyre-launch -m ... hydra.sweep.dir=out sweep.resume=true           # the rest of a sweep
+    spyre-hydra sweep-report out                                        # tables and plots
 
-Exit status: 2 when the pre-flight refuses the sweep (nothing started); 1 when a job failed
-or left no result.json (after the summary is written, with `N ok, M failed, K skipped` on
-stderr); 0 otherwise -- points skipped by sweep.skip_unsupported=true do not fail a sweep.
-Progress: `[i/N]` lines on stderr; under submitit (local or slurm) a job's own output goes
-to hydra.launcher.submitit_folder, and the launching process prints a line as each job ends.
+Exit status: 2 when the sweep is refused before it starts; 1 when a job failed or left no
+result.json; 130 / 143 after SIGINT / SIGTERM (finished results and the summary kept); 0
+otherwise -- points skipped by sweep.skip_unsupported=true do not fail a sweep.
 
-Pieces: preflight (expand and plan every point), callback (pre-flight, progress, summary),
-isolation (per-job process state), job (run one point, write result.json), worker (the fresh
-process of an engine job), results (atomic JSON), report (CSV, Markdown, PNG).
+Pieces: points (expansion: grammar, shape triples, sweep.zip), compose (compose + plan +
+check one point), sweeper (Hydra's Sweeper parts, MemoLoader), run (the steps), ownership
+(sweep dir claim, definition hash, lock), progress (one line per point, ETA), job (one point
+in a launcher job), bench + bench_metrics (mode=bench), isolation (per-job process state),
+worker (fresh process of an engine job), results (the one writer, readers), report + plots
+(CSV, Markdown, PNG). The Sweeper class itself is hydra_plugins.spyre_sweeper.spyre_sweeper.
 """
+
+from .compose import PointComposer, plan_point
+from .points import expand
+from .results import write_file
+
+__all__ = ["PointComposer", "expand", "plan_point", "write_file"]

@@ -18,7 +18,8 @@ from omegaconf import DictConfig
 
 #: Variables a launcher sets in its own worker processes; they are not a job's settings.
 LAUNCHER_PREFIXES = ("SUBMITIT_", "LOKY_", "JOBLIB_", "SLURM_", "RAY_", "ENABLE_IPC", "BLIS_",
-                     "NUMBA_", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
+                     "NUMBA_", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "PYTHONBREAKPOINT",
+                     "SPT_",
                      "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "KMP_", "VECLIB_", "NUMEXPR_")
 
 
@@ -91,6 +92,7 @@ class IsolationCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
         self.user_env = dict(os.environ)
 
+
     def on_job_start(self, config: DictConfig, **kwargs) -> None:
         if not _is_multirun(config):
             return
@@ -127,3 +129,14 @@ def restore_environ(saved: Mapping[str, str], skip=frozenset()) -> None:
     for key, value in saved.items():
         if key not in skip and os.environ.get(key) != value:
             os.environ[key] = value
+
+
+def register_sweeper() -> None:
+    """Make spyre's Sweeper known to Hydra before it instantiates the sweeper: Hydra's plugin
+    scan does not see packages of an editable install (harmless when it did)."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.spyre_sweeper.spyre_sweeper import SpyreSweeper
+
+    Plugins.instance().register(SpyreSweeper)
+

@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpyreHydraError
+from ..writer import open_stream
 from .isolation import (
     apply_settings,
     env_difference,
     job_start_environment,
     user_environment,
 )
-from .preflight import skip_unsupported, validate_point
+from .preflight import skip_unsupported
 from .results import RESULT, write_json_atomic
 
 TIMING_KEYS = ("import_vllm_s", "config_s", "engine_start_s", "generate_s", "tokens_per_s")
@@ -82,7 +83,7 @@ def run_engine(plan: dict, cfg, env: dict[str, str], job_dir: Path, hc=None) -> 
                          default=str)
     out = job_dir / ".engine_result.json"
     log_path = job_dir / ENGINE_LOG
-    with open(log_path, "w", encoding="utf-8") as log:
+    with open_stream(log_path) as log:
         proc = subprocess.run([sys.executable, "-m", "spyre_hydra.sweep.worker", str(out)],
                               input=payload, text=True, stdout=log, stderr=subprocess.STDOUT,
                               env=env, check=False)
@@ -112,7 +113,7 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
     }
     try:
         try:
-            plan = validate_point(cfg, make_plan)
+            plan = _planned(cfg, hc, make_plan)
         except SpyreHydraError as error:
             if not skip_unsupported(cfg):
                 raise
@@ -126,7 +127,16 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             # an engine would; IsolationCallback takes them out again when the job ends.
             applied, kept = apply_settings(plan["env"])
             record["env"] = _env_record(applied, kept, dict(os.environ), start_env)
-            print(json.dumps(plan, indent=2, ensure_ascii=False), flush=True)
+            print(json.dumps(plan, ensure_ascii=False, separators=(",", ":")), flush=True)
+        elif plan["mode"] == "bench":
+            from .bench import run_bench
+
+            env = dict(start_env)
+            applied, kept = apply_settings(plan["env"], env)
+            record["env"] = _env_record(applied, kept, env, start_env)
+            value = run_bench(plan, cfg, hc, env, job_dir)
+            record["bench"] = value
+            record["timings"].update(value.get("timings") or {})
         else:
             env = dict(start_env)
             applied, kept = apply_settings(plan["env"], env)
@@ -142,4 +152,26 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             record.update(outcome="failed", error="interrupted before the job finished")
         record["timings"]["total_s"] = round(time.perf_counter() - started, 4)
         write_json_atomic(job_dir / RESULT, record)
+        from .progress import report_record
+
+        report_record(record)  # in the sweep's own process (basic launcher): one line
     return record
+
+
+def _planned(cfg, hc, make_plan) -> dict[str, Any]:
+    """The plan the sweep's pre-flight made for this job, else plan and check it here
+    (a launcher that runs jobs in another process)."""
+    from .compose import PointError, loadable_problems
+    from .preflight import point_problems
+    from .sweeper import PLANNED
+
+    plan = PLANNED.pop(int(hc.job.num), None)
+    if plan is not None:
+        return plan
+    plan = make_plan()
+    problems = point_problems(plan, cfg)
+    if plan["mode"] != "plan":
+        problems += loadable_problems(plan)
+    if problems:
+        raise PointError(" ".join(problems))
+    return plan

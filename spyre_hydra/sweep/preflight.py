@@ -1,8 +1,7 @@
-"""Sweep pre-flight: expand a multirun into its points and compose and plan every one of them.
+"""Sweep pre-flight results: the points, the bad ones, and the refusal message.
 
-Points are expanded with Hydra's own BasicSweeper logic (named-sweep params from
-`hydra.sweeper.params` first, then the command line, which wins), so what is checked here is
-exactly what the sweeper will launch. Nothing is started: a bad point stops the sweep before
+The sweeper (sweeper.py, run.py) expands the points and checks each once (compose.py);
+this module holds what it found and words the refusal: a bad point stops the sweep before
 any job directory exists, unless `sweep.skip_unsupported=true`.
 """
 
@@ -13,9 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import SpyreHydraError
-
-BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
-
 
 class SweepError(SpyreHydraError):
     """A sweep refused before it starts: lists every bad point."""
@@ -28,6 +24,7 @@ class Preflight:
     points: list[list[str]]
     bad: dict[int, str] = field(default_factory=dict)  # plan refused: skippable
     broken: dict[int, str] = field(default_factory=dict)  # Hydra cannot compose: never skipped
+    plans: dict[int, dict] = field(default_factory=dict)  # the plan of each good point
 
     def refused(self, skip: bool) -> bool:
         """Whether the sweep must stop before it starts."""
@@ -72,19 +69,6 @@ def skip_unsupported(cfg) -> bool:
     return bool(node and node.get("skip_unsupported"))
 
 
-def expand_points(config, config_loader) -> list[list[str]]:
-    """Every job's override list, in the order the basic sweeper launches them."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from omegaconf import OmegaConf
-
-    params = config.hydra.sweeper.get("params") or {}
-    arguments = [f"{k}={v}" for k, v in params.items()]
-    arguments += OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-    parser = OverridesParser.create(config_loader=config_loader)
-    return BasicSweeper.split_arguments(parser.parse_overrides(arguments), None)[0]
-
-
 def point_problems(plan: dict[str, Any], tree) -> list[str]:
     """What the plan accepts with a warning but a sweep refuses: unsupported layouts, etc."""
     problems = []
@@ -105,79 +89,6 @@ def point_problems(plan: dict[str, Any], tree) -> list[str]:
         problems.append("mode=serve cannot be swept (a server never ends). Fix: mode=plan, "
                         "config or generate.")
     return problems
-
-
-def validate_point(cfg, make_plan) -> dict[str, Any]:
-    """Plan one composed point and apply the sweep's extra checks (raises SweepError)."""
-    plan = make_plan()
-    problems = point_problems(plan, cfg)
-    if problems:
-        raise SweepError(" ".join(problems))
-    return plan
-
-
-class PointComposer:
-    """Composes sweep points; points that pick the same config options share one composition.
-
-    Hydra composes in two steps: the defaults list (group options, deletions, hydra.*), then
-    the value overrides on top. The first step is the slow one and depends only on the group
-    choices, so it runs once per distinct choice; the value overrides are then applied with
-    Hydra's own override code to a copy, as Hydra itself would.
-    """
-
-    def __init__(self, config, config_loader):
-        from hydra.core.override_parser.overrides_parser import OverridesParser
-
-        self.config, self.loader = config, config_loader
-        self.parser = OverridesParser.create(config_loader=config_loader)
-        self.bases: dict[tuple, Any] = {}
-
-    def _structural(self, override) -> bool:
-        key = override.key_or_group
-        return (override.is_delete() or key.startswith("hydra")
-                or self.loader.repository.group_exists(key))
-
-    def compose(self, point):
-        """The composed tree (with its hydra node) of one point."""
-        import copy
-
-        from hydra._internal.config_loader_impl import ConfigLoaderImpl
-        from omegaconf import open_dict, read_write
-
-        parsed = self.parser.parse_overrides(list(point))
-        structural = [text for text, ov in zip(point, parsed) if self._structural(ov)]
-        values = [ov for ov in parsed if not self._structural(ov)]
-        key = tuple(structural)
-        if key not in self.bases:
-            self.bases[key] = self.loader.load_sweep_config(self.config, list(structural))
-        cfg = copy.deepcopy(self.bases[key])
-        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
-        with read_write(cfg.hydra), open_dict(cfg.hydra):
-            cfg.hydra.overrides.task = list(point)  # where each value came from, in messages
-        return cfg
-
-
-def run_preflight(config, config_loader) -> Preflight:
-    """Compose and plan every point of the sweep; collect (never raise) per-point errors."""
-    from ..front import plan_from_config
-
-    if str(config.hydra.sweeper.get("_target_")) != BASIC_SWEEPER:
-        return Preflight([])  # another sweeper chooses points as it goes: nothing to expand
-    result = Preflight(expand_points(config, config_loader))
-    composer = PointComposer(config, config_loader)
-    for index, point in enumerate(result.points):
-        try:
-            job_cfg = composer.compose(point)
-        except Exception as error:  # Hydra's composition errors: the launcher would crash
-            result.broken[index] = f"{type(error).__name__}: {str(error).strip()}"
-            continue
-        try:
-            validate_point(job_cfg, lambda c=job_cfg: plan_from_config(c, c.hydra).to_dict())
-        except SpyreHydraError as error:
-            result.bad[index] = str(error)
-        except Exception as error:  # e.g. an interpolation that does not resolve
-            result.bad[index] = f"{type(error).__name__}: {str(error).strip()}"
-    return result
 
 
 #: The registry's lists of a model's entries, the same for every point of that model: the

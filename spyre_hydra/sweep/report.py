@@ -18,11 +18,14 @@ from typing import Any
 
 from ..errors import SpyreHydraError
 from .preflight import Preflight, plural, point_label, short
-from .results import read_manifest, read_results
+from .bench_metrics import BENCH_COLUMNS, bench_row
+from .plots import PLOTTED, plot_functions
+from .results import read_manifest, read_results, write_file
 
 CSV_NAME, MD_NAME, PNG_NAME = "summary.csv", "summary.md", "summary.png"
 COLUMNS = ("job", "point", "model", "device", "runtime", "prompt_len", "new_tokens",
-           "batch_size", "outcome", "engine_start_s", "generate_s", "tokens_per_s", "error")
+           "batch_size", "outcome", "engine_start_s", "generate_s", "tokens_per_s",
+           *BENCH_COLUMNS, "error")
 
 
 def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
@@ -46,6 +49,7 @@ def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
         "batch_size": batch, "outcome": data.get("outcome"),
         "engine_start_s": timings.get("engine_start_s"), "generate_s": timings.get("generate_s"),
         "tokens_per_s": timings.get("tokens_per_s"),
+        **bench_row(data.get("bench")),
         "error": short(data.get("error") or "", 200),
     }
 
@@ -96,64 +100,30 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 def to_markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
     """The rows as a Markdown table, notes underneath."""
-    def cell(value):
-        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(cell(r.get(k)) for k in COLUMNS) + " |" for r in rows]
-    return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
+    from ..tables import markdown
 
-
-def plot(rows: list[dict[str, Any]], path: Path) -> str | None:
-    """PNG: engine start time and tokens/s against prompt_len x batch, one series per device.
-    Returns why no plot was written, or None."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")  # no display on a cluster node; set before pyplot loads
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return "matplotlib is not installed (pip install 'spyre-hydra[sweep]'); no plot"
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    metrics = (("engine_start_s", "engine start (s)"), ("tokens_per_s", "tokens/s"))
-    plotted = False
-    for ax, (key, label) in zip(axes, metrics):
-        series: dict[str, list] = {}
-        for r in rows:
-            if r.get(key) is not None and r.get("prompt_len") and r.get("batch_size"):
-                series.setdefault(r["device"], []).append((r["prompt_len"] * r["batch_size"],
-                                                           float(r[key])))
-        for device, points in sorted(series.items()):
-            points.sort()
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=device)
-            plotted = True
-        ax.set_xlabel("prompt_len x batch_size")
-        ax.set_ylabel(label)
-        ax.grid(True, alpha=0.3)
-        if series:
-            ax.legend(title="device")
-        else:
-            ax.text(0.5, 0.5, "no engine ran\n(plan-mode or failed jobs)", ha="center",
-                    va="center", transform=ax.transAxes, color="gray")
-    fig.suptitle("spyre-launch sweep")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return None if plotted else "no job has engine timings; the plot is empty"
+    table = markdown(COLUMNS, [[r.get(k) for k in COLUMNS] for r in rows])
+    return "\n".join([table.rstrip("\n"), ""] + [f"- {n}" for n in notes]) + "\n"
 
 
 def write_summary(sweep_dir: str | Path, with_plot: bool = True) -> dict[str, Any]:
-    """Write summary.csv, summary.md and summary.png into the sweep dir; returns what it did."""
+    """Write summary.csv, summary.md and the plots into the sweep dir; returns what it did."""
     sweep_dir = Path(sweep_dir)
     rows, notes = collect(sweep_dir)
-    (sweep_dir / CSV_NAME).write_text(to_csv(rows), encoding="utf-8")
+    write_file(sweep_dir / CSV_NAME, to_csv(rows))
     written = [sweep_dir / CSV_NAME, sweep_dir / MD_NAME]
-    if with_plot:
-        why = plot(rows, sweep_dir / PNG_NAME)
-        if why is None or "empty" in why:
-            written.append(sweep_dir / PNG_NAME)
-        if why:
-            notes.append(why)
+    timed = any(r.get(k) is not None for r in rows for k in PLOTTED)
+    if with_plot and timed:
+        for name, draw in plot_functions():
+            why = draw(rows, sweep_dir / name)
+            if why is None:
+                written.append(sweep_dir / name)
+            else:
+                notes.append(why)
+    elif with_plot:
+        notes.append("no plot: no job has engine or benchmark timings (plan-mode or failed jobs)")
     markdown = to_markdown(rows, notes)
-    (sweep_dir / MD_NAME).write_text(markdown, encoding="utf-8")
+    write_file(sweep_dir / MD_NAME, markdown)
     return {"rows": rows, "notes": notes, "markdown": markdown, "written": written}
 
 

@@ -9,31 +9,29 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from ..errors import SpyreHydraError
 
 RESULT = "result.json"
 MANIFEST = "sweep.json"
 OUTCOMES = ("ok", "failed", "skipped")
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+def write_file(path: str | os.PathLike, data: bytes | str, exclusive: bool = False) -> Path:
+    """The sweep's files go through spyre_hydra.writer: atomic, never over a symlink, a
+    directory or a file the project did not write; `exclusive` claims a name that must not
+    exist yet (FileExistsError when another sweep took it first)."""
+    from ..writer import claim, write_text
+
+    return claim(path, data) if exclusive else write_text(path, data)
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any, exclusive: bool = False) -> Path:
     """Write JSON so that `path` holds either the old content or all of the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    return write_file(path, text, exclusive)
 
 
 def _job_key(path: Path) -> tuple:

@@ -13,6 +13,8 @@ import json
 import sys
 import traceback
 
+from ..literal import escape
+
 
 def _set_hydra_config(node) -> None:
     """Give this process the job's HydraConfig, as the job had in the parent."""
@@ -46,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from ..engine.modes import run_mode
 
-        value = run_mode(payload["plan"], OmegaConf.create(payload["cfg"]))
+        # the parent resolved the tree: its text is data now, never an interpolation again
+        value = run_mode(payload["plan"], OmegaConf.create(escape(payload["cfg"])))
         write_json_atomic(out, {"result": json.loads(json.dumps(value, default=str))})
         return 0
     except SpyreHydraError as error:

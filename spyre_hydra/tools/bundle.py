@@ -6,7 +6,6 @@ anything touches the disk; `_write_bundle` then lands all files at once or none.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path

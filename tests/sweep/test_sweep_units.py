@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from spyre_hydra.sweep import callback, isolation, report
+from spyre_hydra.sweep import isolation, progress, report
 from spyre_hydra.sweep.job import _timings
 from spyre_hydra.sweep.preflight import Preflight, point_label, refusal, short
 from spyre_hydra.sweep.results import MANIFEST, read_results, write_json_atomic
@@ -121,52 +120,36 @@ def test_a_json_value_that_is_not_a_record_is_a_failed_job(tmp_path):
     assert "not a sweep job record" in found["error"]
 
 
-def _sweep_end(tmp_path, outcomes):
-    for num, outcome in enumerate(outcomes):
-        write_json_atomic(tmp_path / str(num) / "result.json",
-                          {"job": {"num": num, "overrides": [f"x={num}"]}, "outcome": outcome})
-    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
-    callback.SweepCallback(summary=False).on_multirun_end(config)
+def test_progress_one_line_per_point_with_eta_and_skips_counted(capsys):
+    tracker = progress.Progress(total=3, to_run=2, varying=frozenset({"x"}))
+    tracker.report(1, "skipped", ["x=1", "y=0"], "does not support tp1. More.")
+    tracker.report(0, "ok", ["x=0", "y=0"], seconds=0.5)
+    tracker.report(0, "ok", ["x=0", "y=0"], seconds=0.5)  # reported once only
+    tracker.report(2, "failed", ["x=2", "y=0"], "boom", seconds=0.25)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "spyre-launch: [1/3] skipped x=1: does not support tp1. More."
+    assert lines[1].startswith("spyre-launch: [2/3] ok x=0 0.50s  (eta ")
+    assert lines[1].endswith(", 0 failed)")
+    assert lines[2].startswith("spyre-launch: [3/3] failed x=2 0.25s: boom  (eta 0s, 1 failed)")
+    assert len(lines) == 3
 
 
-@pytest.mark.parametrize("outcomes,counts,fails", [
-    (["ok", "skipped", "ok"], {"ok": 2, "failed": 0, "skipped": 1, "missing": 0}, False),
-    (["ok", "failed", "skipped"], {"ok": 1, "failed": 1, "skipped": 1, "missing": 0}, True),
-])
-def test_sweep_end_exits_1_when_a_job_failed(tmp_path, capsys, outcomes, counts, fails):
-    if fails:
-        with pytest.raises(SystemExit) as exit_info:
-            _sweep_end(tmp_path, outcomes)
-        assert exit_info.value.code == 1
-    else:
-        _sweep_end(tmp_path, outcomes)
-    assert callback.LAST_SWEEP == counts
-    line = f"spyre-launch: {counts['ok']} ok, {counts['failed']} failed, " \
-           f"{counts['skipped']} skipped\n"
-    assert capsys.readouterr().err == line
-
-
-def test_watcher_prints_each_finished_job_once(tmp_path, capsys):
-    watcher = callback._Watcher(tmp_path, 3, frozenset({"x"}))
+def test_watcher_reports_each_expected_job_once(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(progress, "current", progress.Progress(3, 3, frozenset({"x"})))
+    watcher = progress.Watcher(tmp_path, {0, 1, 2})
     write_json_atomic(tmp_path / "1" / "result.json",
                       {"job": {"num": 1, "overrides": ["x=1", "y=0"]}, "outcome": "failed",
                        "error": "boom. More text."})
-    watcher.report_new()
+    watcher.poll()
     write_json_atomic(tmp_path / "0" / "result.json",
                       {"job": {"num": 0, "overrides": ["x=0", "y=0"]}, "outcome": "ok"})
-    watcher.report_new()
-    watcher.report_new()
-    assert capsys.readouterr().err.splitlines() == [
-        "spyre-launch: [1/3] job 1 (x=1) failed: boom. More text.",
-        "spyre-launch: [2/3] job 0 (x=0) ok"]
-
-
-def test_watcher_is_not_pickled_with_the_callback():
-    import pickle
-
-    sweep_callback = callback.SweepCallback()
-    sweep_callback.watcher = callback._Watcher(Path("."), None, frozenset())
-    assert pickle.loads(pickle.dumps(sweep_callback)).watcher is None
+    watcher.poll()
+    watcher.poll()
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("  (eta")[0] for line in lines] == [
+        "spyre-launch: [1/3] failed x=1: boom. More text.",
+        "spyre-launch: [2/3] ok x=0"]
+    assert watcher.expected == {2}
 
 
 def test_refusal_one_line_per_point_and_plural():
@@ -207,6 +190,7 @@ def test_summary_table_and_plot_from_engine_timings(tmp_path):
         (64, 1, 40.0), (128, 2, 70.0)]
     assert summary["notes"] == ["2 ok"]
     assert (tmp_path / "summary.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "pareto.png").exists()  # no serving benchmark: no Pareto plot
     assert "| 1 | device=tp1 | tiny_granite | tp1 | static | 128 | 8 | 2 | ok | 4.5 |" in \
         (tmp_path / "summary.md").read_text()
 

@@ -1,0 +1,21 @@
+"""spyre-launch's sweeper, where Hydra looks for plugins (`hydra/sweeper=spyre`).
+
+The typed node is in Hydra's ConfigStore as hydra/sweeper/spyre_schema (wheel installs: found
+by Hydra's plugin scan); the default, conf/hydra/sweeper/spyre.yaml, also works from editable
+installs, where the scan misses this package and spyre_hydra registers the class itself
+(spyre_hydra.sweep.isolation.register_sweeper, called before every compose).
+"""
+
+from hydra.core.config_store import ConfigStore
+
+from spyre_hydra.sweep.sweeper import SpyreSweeperConf, SweeperSteps
+
+
+class SpyreSweeper(SweeperSteps):
+    """Every point composed and checked once, then batched to the configured launcher."""
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="spyre_schema", node=SpyreSweeperConf,
+                             provider="spyre_hydra")
+
+__all__ = ["SpyreSweeper", "SpyreSweeperConf"]

@@ -1,0 +1,233 @@
+"""Compose, plan and check one sweep point: `PointComposer.check(point)` is the one step.
+
+Hydra composes in two stages: the defaults list (group options, deletions, hydra.*), then
+the value overrides on top, in struct mode. Only the first stage is slow and it depends only
+on the group choices, so it runs once per distinct set of group overrides (through the
+public ConfigLoader.load_sweep_config); value overrides are applied to a copy with OmegaConf
+exactly as Hydra applies them (tests/sweep/test_sweep_compose.py compares both).
+
+Planning goes through the front door's `plan_from_config`, so a point passes exactly the
+checks a single launch does, plus the sweep's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict, read_write
+
+from ..errors import SpyreHydraError
+
+
+class PointError(SpyreHydraError):
+    """One sweep point is refused (plan or sweep check)."""
+
+
+@dataclass
+class Checked:
+    """The outcome of composing and checking one point."""
+
+    point: list[str]
+    plan: dict[str, Any] | None = None
+    config: DictConfig | None = None
+    bad: str | None = None      # refused by a check: skippable with sweep.skip_unsupported
+    broken: str | None = None   # Hydra cannot compose it: never skipped
+
+
+_ABSENT = object()
+
+
+def _raw(cfg: DictConfig, key: str):
+    """The unresolved value at `key` (interpolations stay strings), or _ABSENT when the key
+    is missing or holds a config node (those are not undone in place)."""
+    parent_key, _, leaf = key.rpartition(".")
+    try:
+        parent = OmegaConf.select(cfg, parent_key, throw_on_missing=False) if parent_key \
+            else cfg
+        node = parent._get_node(leaf) if isinstance(parent, DictConfig) else None
+    except Exception:  # an interpolated or missing parent: take the copying path
+        return _ABSENT
+    if node is None or isinstance(node, DictConfig):
+        return _ABSENT
+    if isinstance(node, ListConfig):
+        return OmegaConf.to_container(node, resolve=False)
+    return node._value()
+
+
+def _set_task(cfg: DictConfig, parsed) -> None:
+    """hydra.overrides.task and hydra.job.override_dirname of the point, as Hydra sets them."""
+    with read_write(cfg.hydra), open_dict(cfg.hydra):
+        cfg.hydra.overrides.task = [o.input_line for o in parsed]
+        cfg.hydra.job.override_dirname = _dirname(parsed, cfg)
+
+
+def _dirname(parsed, cfg) -> str:
+    """hydra.job.override_dirname as Hydra's compose computes it."""
+    conf = cfg.hydra.job.config.override_dirname
+    lines = sorted(o.input_line for o in parsed if o.key_or_group not in conf.exclude_keys)
+    return re.sub("[=]", conf.kv_sep, conf.item_sep.join(lines))
+
+
+def _apply(override, cfg: DictConfig) -> None:
+    """One value override, with the rules of Hydra's compose (struct mode, + and ++)."""
+    key, value = override.key_or_group, override.value()
+    if override.is_add():
+        if OmegaConf.select(cfg, key, throw_on_missing=False) is not None and \
+                not isinstance(value, (dict, list)):
+            raise PointError(f"Could not append to config. An item is already at '{key}'. "
+                             f"Fix: drop the + prefix: '{override.input_line[1:]}'.")
+        OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+    elif override.is_force_add():
+        OmegaConf.update(cfg, key, value, merge=True, force_add=True)
+    else:
+        try:
+            OmegaConf.update(cfg, key, value, merge=True)
+        except Exception:
+            raise PointError(f"Could not override '{key}'. Fix: to add a key use "
+                             f"+{override.input_line}.") from None
+
+
+class PointComposer:
+    """Composes points of one sweep; bases are memoised per distinct group choice."""
+
+    def __init__(self, config: DictConfig, config_loader) -> None:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        self.config, self.loader = config, config_loader
+        self.parser = OverridesParser.create(config_loader=config_loader)
+        self.groups = self._groups("")
+        self.bases: dict[tuple, DictConfig] = {}
+        self.parsed: dict[str, Any] = {}
+
+    def _groups(self, parent: str) -> set[str]:
+        found = set()
+        for name in self.loader.list_groups(parent):
+            path = f"{parent}/{name}" if parent else name
+            found.add(path)
+            found |= self._groups(path)
+        return found
+
+    def structural(self, override) -> bool:
+        """True when the override changes the defaults list (needs Hydra's full compose)."""
+        key = override.key_or_group
+        return (override.is_delete() or override.package is not None or key.startswith("hydra")
+                or key in self.groups)
+
+    def parse(self, point: list[str]) -> list:
+        """Hydra's parse of each override (memoised: points share most of their strings)."""
+        out = []
+        for text in point:
+            if text not in self.parsed:
+                self.parsed[text] = self.parser.parse_overrides([text])[0]
+            out.append(self.parsed[text])
+        return out
+
+    def _base(self, point: list[str], parsed) -> DictConfig:
+        structural = tuple(text for text, ov in zip(point, parsed) if self.structural(ov))
+        if structural not in self.bases:
+            self.bases[structural] = self.loader.load_sweep_config(self.config, list(structural))
+        return self.bases[structural]
+
+    def compose(self, point: list[str]) -> DictConfig:
+        """The composed tree (with its hydra node) of one point, equal to Hydra's compose:
+        a copy of its memoised base with the value overrides applied."""
+        parsed = self.parse(point)
+        cfg = copy.deepcopy(self._base(point, parsed))
+        for override in parsed:
+            if not self.structural(override):
+                _apply(override, cfg)
+        _set_task(cfg, parsed)
+        return cfg
+
+    @contextlib.contextmanager
+    def applied(self, point: list[str]):
+        """The point's tree as its memoised base with the value overrides applied in place
+        and undone on exit (no copy: the caller must not keep it). Falls back to compose()
+        for overrides that replace a whole config node or add keys."""
+        parsed = self.parse(point)
+        base = self._base(point, parsed)
+        values = [o for o in parsed if not self.structural(o)]
+        saved = []
+        for override in values:
+            old = _raw(base, override.key_or_group)
+            if old is _ABSENT or override.is_add() or override.is_force_add():
+                break
+            saved.append((override.key_or_group, old))
+        else:
+            hydra_saved = (list(base.hydra.overrides.task), base.hydra.job.override_dirname)
+            try:
+                for override in values:
+                    _apply(override, base)
+                _set_task(base, parsed)
+                yield base
+            finally:
+                for key, old in reversed(saved):
+                    OmegaConf.update(base, key, old, merge=False)
+                with read_write(base.hydra), open_dict(base.hydra):
+                    base.hydra.overrides.task, base.hydra.job.override_dirname = hydra_saved
+            return
+        yield self.compose(point)
+
+    def check(self, point: list[str], engine: bool = True, keep: bool = False) -> Checked:
+        """Compose, plan and check one point; never raises for a bad point. With keep, the
+        result holds the composed config (a copy); otherwise planning works in place."""
+        result = Checked(list(point))
+        try:
+            with contextlib.ExitStack() as stack:
+                if keep:
+                    cfg = result.config = self.compose(point)
+                else:
+                    cfg = stack.enter_context(self.applied(point))
+                try:
+                    result.plan = plan_point(cfg, engine)
+                except SpyreHydraError as error:
+                    result.bad = str(error)
+                except Exception as error:  # e.g. an interpolation that does not resolve
+                    result.bad = f"{type(error).__name__}: {str(error).strip()}"
+        except Exception as error:  # Hydra's own composition errors
+            result.plan = result.bad = None
+            result.broken = f"{type(error).__name__}: {str(error).strip()}".replace(
+                "PointError: ", "")
+        return result
+
+
+def plan_point(cfg: DictConfig, engine: bool = True) -> dict[str, Any]:
+    """Plan a composed point and apply the sweep's checks (raises SpyreHydraError)."""
+    from ..front import plan_from_config  # the single launch's own pipeline
+    from .preflight import point_problems
+
+    plan = plan_from_config(cfg, cfg.hydra).to_dict()
+    problems = point_problems(plan, cfg)
+    if engine and plan["mode"] not in ("plan",):
+        problems += loadable_problems(plan)
+    if problems:
+        raise PointError(" ".join(problems))
+    return plan
+
+
+_LOADABLE: dict[tuple, list[str]] = {}
+
+
+def loadable_problems(plan: dict[str, Any]) -> list[str]:
+    """Engine modes: the checkpoint must be loadable on this machine (memoised per model)."""
+    import os
+
+    from ..checks.engine import check_model
+
+    model = str(plan["engine_args"]["model"])
+    if model.startswith("builtin:"):
+        return []  # built locally on first use
+    env = {**os.environ, **(plan.get("backend_env") or {})}
+    key = (model, plan["mode"], env.get("HF_HUB_OFFLINE"))
+    if key not in _LOADABLE:
+        try:
+            check_model(plan["engine_args"], "serve" if plan["mode"] == "bench"
+                        else plan["mode"], env)
+            _LOADABLE[key] = []
+        except SpyreHydraError as error:
+            _LOADABLE[key] = [str(error)]
+    return _LOADABLE[key]

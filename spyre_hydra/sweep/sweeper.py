@@ -1,0 +1,204 @@
+"""The parts of spyre-launch's sweeper (`hydra/sweeper=spyre`, the default).
+
+Hydra only instantiates plugin classes defined under `hydra_plugins`, so the Sweeper class
+itself is hydra_plugins.spyre_sweeper.spyre_sweeper.SpyreSweeper, a thin subclass of
+SweeperSteps below.
+
+It expands the arguments with Hydra's grammar (points.py), composes and checks every point
+exactly once (compose.py) before anything starts, claims the sweep dir (ownership.py), then
+hands the points to the configured launcher in batches. The launcher receives each point's
+already-composed config through MemoLoader instead of composing it again; a remote launcher
+that unpickles the loader composes it where it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra.core.config_loader import ConfigLoader
+from hydra.plugins.sweeper import Sweeper
+from hydra.types import HydraContext
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from . import progress
+from .points import expand, varying_keys
+
+#: plan of each point this process checked, by job number (jobs in this process take their
+#: plan from here instead of planning again)
+PLANNED: dict[int, dict] = {}
+
+
+@dataclass
+class SpyreSweeperConf:
+    """hydra/sweeper=spyre."""
+
+    _target_: str = "hydra_plugins.spyre_sweeper.spyre_sweeper.SpyreSweeper"
+    params: Optional[dict] = None
+    """Named-sweep axes (conf/sweep/*.yaml), applied before the command line's."""
+    max_batch_size: Optional[int] = None
+    """Points handed to the launcher at once (None: all)."""
+
+
+class MemoLoader(ConfigLoader):
+    """The sweep's ConfigLoader: gives the launcher each checked point's config from the
+    pre-flight's memoised bases instead of a new full compose. For the basic launcher
+    (`in_place`: one job at a time, and Hydra's run_job copies the config it is given) the
+    base itself is handed out with the point's values applied, undone at the next point."""
+
+    def __init__(self, loader: ConfigLoader, composer=None, in_place: bool = False) -> None:
+        import contextlib
+
+        self.loader, self.composer, self.in_place = loader, composer, in_place
+        self.points: set[tuple] = set()
+        self.stack = contextlib.ExitStack()
+
+    def __getstate__(self) -> dict:
+        # pickled for remote jobs (joblib, submitit): they compose where they run
+        return {"loader": self.loader, "composer": None, "in_place": False, "points": set(),
+                "stack": None}
+
+    def close(self) -> None:
+        """Undo the last in-place point."""
+        if self.stack is not None:
+            self.stack.close()
+
+    def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]):
+        key = tuple(sweep_overrides)
+        if self.composer is None or key not in self.points:
+            return self.loader.load_sweep_config(master_config, list(sweep_overrides))
+        if not self.in_place:
+            return self.composer.compose(list(key))
+        self.stack.close()
+        cfg = self.stack.enter_context(self.composer.applied(list(key)))
+        OmegaConf.set_readonly(cfg.hydra, False)  # the last job's run_job left it read-only
+        return cfg
+
+    def load_configuration(self, *args, **kwargs):
+        return self.loader.load_configuration(*args, **kwargs)
+
+    def get_search_path(self):
+        return self.loader.get_search_path()
+
+    def get_sources(self):
+        return self.loader.get_sources()
+
+    def list_groups(self, parent_name: str):
+        return self.loader.list_groups(parent_name)
+
+    def get_group_options(self, *args, **kwargs):
+        return self.loader.get_group_options(*args, **kwargs)
+
+    def compute_defaults_list(self, *args, **kwargs):
+        return self.loader.compute_defaults_list(*args, **kwargs)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, unwound like SIGINT."""
+
+
+def _on_term(*_):
+    raise _Terminated()
+
+
+class SweeperSteps(Sweeper):
+    """Pre-flight every point once, then launch the runnable ones in batches."""
+
+    def __init__(self, params: Optional[dict] = None, max_batch_size: Optional[int] = None):
+        self.params = dict(params or {})
+        self.max_batch_size = max_batch_size
+        self.config = self.hydra_context = self.launcher = None
+        self.task_function = None
+
+    def setup(self, *, hydra_context: HydraContext, task_function, config: DictConfig) -> None:
+        self.config, self.task_function = config, task_function
+        self.hydra_context = hydra_context
+
+    def sweep(self, arguments: list[str]) -> Any:
+        from .run import run_sweep  # the steps live there; this class is Hydra's interface
+
+        return run_sweep(self, list(arguments))
+
+    # -- pieces run_sweep uses ------------------------------------------------------------
+    def expand(self, arguments: list[str]) -> list[list[str]]:
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        return expand([f"{k}={v}" for k, v in self.params.items()] + arguments, parser)
+
+    def user_sweep_dir(self) -> bool:
+        """Whether the command line chose hydra.sweep.dir."""
+        return any(str(o).lstrip("+").split("=", 1)[0] == "hydra.sweep.dir"
+                   for o in self.config.hydra.overrides.hydra)
+
+    def fix_sweep_dir(self) -> Path:
+        """The sweep dir; a default one gets a unique suffix (two sweeps started in the same
+        second never share it). Every later compose sees it through hydra.overrides."""
+        path = str(self.config.hydra.sweep.dir)
+        if not self.user_sweep_dir():
+            path = f"{path}-{uuid.uuid4().hex[:6]}"
+        with read_write(self.config.hydra), open_dict(self.config.hydra):
+            self.config.hydra.sweep.dir = path
+            self.config.hydra.overrides.hydra.append(f"hydra.sweep.dir={path}")
+        return Path(path)
+
+    def make_launcher(self, memo: MemoLoader):
+        from hydra.core.plugins import Plugins
+
+        context = HydraContext(config_loader=memo, callbacks=self.hydra_context.callbacks)
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=context, task_function=self.task_function, config=self.config)
+        return self.launcher
+
+
+def batches(nums: list[int], size: Optional[int]) -> list[list[int]]:
+    """Runs of consecutive job numbers, each at most `size` long (launch keeps numbering)."""
+    out: list[list[int]] = []
+    for num in nums:
+        if out and out[-1][-1] == num - 1 and (not size or len(out[-1]) < size):
+            out[-1].append(num)
+        else:
+            out.append([num])
+    return out
+
+
+def print_jsonl(plans: list[dict]) -> None:
+    """One JSON plan per line on stdout."""
+    for plan in plans:
+        sys.stdout.write(json.dumps(plan, ensure_ascii=False, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+class Signals:
+    """SIGTERM raises like SIGINT for the sweep's duration (then the old handler is back)."""
+
+    def __enter__(self):
+        try:
+            self.old = signal.signal(signal.SIGTERM, _on_term)
+        except ValueError:  # not the main thread
+            self.old = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+        return False
+
+
+def exit_code(error: BaseException) -> int:
+    """130 for SIGINT, 143 for SIGTERM."""
+    return 143 if isinstance(error, _Terminated) else 130
+
+
+def now() -> float:
+    return time.perf_counter()
+
+
+__all__ = ["SweeperSteps", "SpyreSweeperConf", "MemoLoader", "PLANNED", "progress",
+           "varying_keys"]
