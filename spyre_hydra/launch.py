@@ -68,6 +68,17 @@ def _take_config_dir(argv: list[str]) -> tuple[str | None, list[str]]:
     return user, out
 
 
+def _register_sweeper() -> None:
+    """Make spyre's Sweeper known to Hydra before a multirun instantiates it: Hydra's plugin
+    scan does not see hydra_plugins/ in an editable install (harmless when it did). Done
+    here, at the top of the import graph, since the sweeper imports the front door."""
+    from hydra.core.plugins import Plugins
+
+    from hydra_plugins.spyre_sweeper.spyre_sweeper import SpyreSweeper
+
+    Plugins.instance().register(SpyreSweeper)
+
+
 def _version() -> str:
     import hydra
 
@@ -97,6 +108,7 @@ def _main(argv: list[str]) -> None:
     from .searchpath import use_conf_dir
 
     use_conf_dir(user_dir)
+    _register_sweeper()
     saved = sys.argv
     sys.argv = [PROG, *argv]
     app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",

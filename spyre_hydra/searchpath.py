@@ -27,7 +27,5 @@ class SpyreUserConfDir(SearchPathPlugin):
 def use_conf_dir(path) -> None:
     """Rank ``path`` (or nothing, for None) first for the next Hydra compose."""
     Plugins.instance().register(SpyreUserConfDir)  # idempotent
-    from .sweep.isolation import register_sweeper
-
-    register_sweeper()  # editable installs: Hydra's plugin scan misses hydra_plugins/ here
     set_user_conf_dir(path)
+

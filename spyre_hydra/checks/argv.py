@@ -191,12 +191,17 @@ def _check_output_dirs(parsed) -> None:
         if "${" in value:
             continue
         parent = Path(value).absolute()
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        try:  # a parent we may not even look into (stat: EACCES) is as bad as a missing one
+            while not parent.exists() and parent != parent.parent:
+                parent = parent.parent
+            why = None if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK) else \
+                f"{str(parent)!r} is not a writable directory"
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+        if why:
             raise ConfigValidationError([Problem(
-                ov.key_or_group, f"{value!r} cannot be created: {str(parent)!r} is not a "
-                "writable directory.", f"command line {ov.input_line!r}",
+                ov.key_or_group, f"{value!r} cannot be created: {why}.",
+                f"command line {ov.input_line!r}",
                 f"choose a writable directory, e.g. {ov.key_or_group}=./outputs")])
 
 

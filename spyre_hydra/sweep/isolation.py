@@ -129,14 +129,3 @@ def restore_environ(saved: Mapping[str, str], skip=frozenset()) -> None:
     for key, value in saved.items():
         if key not in skip and os.environ.get(key) != value:
             os.environ[key] = value
-
-
-def register_sweeper() -> None:
-    """Make spyre's Sweeper known to Hydra before it instantiates the sweeper: Hydra's plugin
-    scan does not see packages of an editable install (harmless when it did)."""
-    from hydra.core.plugins import Plugins
-
-    from hydra_plugins.spyre_sweeper.spyre_sweeper import SpyreSweeper
-
-    Plugins.instance().register(SpyreSweeper)
-

@@ -151,7 +151,7 @@ def test_prompts_file_and_empty_prompts(tmp_path):
     with pytest.raises(ConfigValidationError, match=r"prompts: no prompt to generate from\. "
                        r"Fix: 'prompts=\[Hello, my name is\]'"):
         modes._prompts(OmegaConf.create({"prompts": [], "prompts_file": None}))
-    with pytest.raises(ConfigValidationError, match=r"prompts_file: '/nope.txt': No such file"):
+    with pytest.raises(ConfigValidationError, match=r"prompts_file: '/nope.txt' does not exist\. Fix:"):
         modes._prompts(OmegaConf.create({"prompts": [], "prompts_file": "/nope.txt"}))
 
 

@@ -121,7 +121,7 @@ def test_serve_on_a_busy_port(launch):
 @pytest.mark.engine
 def test_missing_prompts_file(launch, tmp_path):
     proc = launch("mode=generate", "backend=eager", f"prompts_file={tmp_path / 'none.txt'}")
-    _refused(proc, "prompts_file: ", "none.txt': No such file")
+    _refused(proc, "prompts_file: ", "none.txt' does not exist. Fix:")
 
 
 @pytest.mark.engine

@@ -80,7 +80,9 @@ def test_write_json_atomic_keeps_old_content_on_failure(tmp_path):
     with pytest.raises(RuntimeError, match="cannot serialize"):
         write_json_atomic(target, {"outcome": Unprintable()})
     assert json.loads(target.read_text()) == {"outcome": "ok"}
-    assert [p.name for p in target.parent.iterdir()] == ["result.json"]
+    # nothing but the file and the writer's manifest: no temp file left behind
+    assert sorted(p.name for p in target.parent.iterdir()) == [".spyre_hydra_manifest.json",
+                                                               "result.json"]
 
 
 def test_read_results_orders_jobs_numerically_and_survives_a_damaged_file(tmp_path):
