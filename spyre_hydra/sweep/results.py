@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpyreHydraError
 
 RESULT = "result.json"
 MANIFEST = "sweep.json"
