@@ -68,7 +68,7 @@ def test_wheel_ships_py_typed_and_the_conf_tree(tmp_path):
     """Build from a copy (setuptools writes build/ next to pyproject.toml)."""
     src = tmp_path / "src"
     skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
-    for name in ("spyre_hydra", "conf"):
+    for name in ("spyre_hydra", "conf", "hydra_plugins"):
         shutil.copytree(ROOT / name, src / name, ignore=skip)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
@@ -81,4 +81,5 @@ def test_wheel_ships_py_typed_and_the_conf_tree(tmp_path):
     shipped = {"spyre_hydra/conf/" + p.relative_to(ROOT / "conf").as_posix()
                for p in (ROOT / "conf").rglob("*.yaml")}
     assert "spyre_hydra/py.typed" in names
+    assert "hydra_plugins/spyre_sweeper/spyre_sweeper.py" in names  # where Hydra's scan looks
     assert shipped and shipped <= names, sorted(shipped - names)[:5]
