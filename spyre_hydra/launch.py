@@ -51,7 +51,14 @@ def _task(cfg):
 
 def run(cfg):
     """The Hydra task: plan, then hand the plan to the engine side for config/generate/serve.
-    Errors end here (one paragraph, exit 2/3), never in Hydra's job-failure report."""
+    Errors end here (one paragraph, exit 2/3), never in Hydra's job-failure report. A sweep
+    job records its own failures; an interrupt must unwind to the sweep, which keeps the
+    finished results and exits 130 / 143, so jobs are not wrapped."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        return _task(cfg)
     return guarded(PROG, _task, cfg)
 
 
