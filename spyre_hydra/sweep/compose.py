@@ -111,6 +111,15 @@ class PointComposer:
             found |= self._groups(path)
         return found
 
+    def sweep_dir_fixed(self, path: str) -> None:
+        """hydra.sweep.dir was fixed after the pre-flight (a default one gets a unique
+        suffix): the memoised bases take it as well, so jobs write where the sweep reads.
+        Bases composed from now on get it from the master's hydra.overrides.hydra."""
+        for base in self.bases.values():
+            with read_write(base.hydra), open_dict(base.hydra):
+                base.hydra.sweep.dir = path
+                base.hydra.overrides.hydra.append(f"hydra.sweep.dir={path}")
+
     def structural(self, override) -> bool:
         """True when the override changes the defaults list (needs Hydra's full compose)."""
         key = override.key_or_group

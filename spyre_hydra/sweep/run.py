@@ -94,6 +94,7 @@ def run_sweep(sweeper, arguments: list[str]):
     _check_launcher(config)
     resume = bool(_option(config, "resume", False))
     sweep_dir = sweeper.fix_sweep_dir()
+    composer.sweep_dir_fixed(str(sweep_dir))
     existed = sweep_dir.exists()
     try:
         claim(sweep_dir, points, resume)

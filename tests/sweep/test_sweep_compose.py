@@ -57,6 +57,27 @@ def test_point_compose_equals_hydra_compose(composer, point):
         composer.config, ["model=granite_8b", "device=tp4", "max_tokens=1"]))
 
 
+def test_jobs_write_into_the_sweep_dir_fixed_after_the_preflight(composer):
+    """A default sweep dir gets its unique suffix after the pre-flight memoised the bases:
+    the jobs' trees (in place or copied) must carry the suffixed dir, as a fresh compose
+    does, or their result.json lands where the sweep never looks."""
+    from spyre_hydra.sweep.sweeper import SweeperSteps
+
+    point = ["model=tiny_granite", "max_tokens=2", "mode=config"]
+    composer.check(point)  # the pre-flight memoises the base
+    steps = SweeperSteps()
+    steps.config = composer.config
+    fixed = str(steps.fix_sweep_dir())
+    assert fixed.startswith("multirun/") and fixed[-7] == "-"
+    composer.sweep_dir_fixed(fixed)
+    hydra = composer.loader.load_sweep_config(composer.config, list(point))
+    assert hydra.hydra.sweep.dir == fixed
+    assert composer.compose(point).hydra.sweep.dir == fixed
+    with composer.applied(point) as in_place:
+        assert in_place.hydra.sweep.dir == fixed
+        assert _plain(in_place) == _plain(hydra)
+
+
 def test_bad_value_override_is_broken_not_raised(composer):
     checked = composer.check(["model=granite_8b", "no_such_key=1"])
     assert checked.plan is None and "Could not override 'no_such_key'" in checked.broken
