@@ -27,6 +27,10 @@ class PointError(SpyreHydraError):
     """One sweep point is refused (plan or sweep check)."""
 
 
+class NotLoadableError(PointError):
+    """The point's checkpoint cannot be loaded here: the user's fix, never a skip."""
+
+
 @dataclass
 class Checked:
     """The outcome of composing and checking one point."""
@@ -35,7 +39,7 @@ class Checked:
     plan: dict[str, Any] | None = None
     config: DictConfig | None = None
     bad: str | None = None      # refused by a check: skippable with sweep.skip_unsupported
-    broken: str | None = None   # Hydra cannot compose it: never skipped
+    broken: str | None = None   # Hydra cannot compose it, or no checkpoint: never skipped
 
 
 _ABSENT = object()
@@ -193,6 +197,8 @@ class PointComposer:
                     cfg = stack.enter_context(self.applied(point))
                 try:
                     result.plan = plan_point(cfg, engine)
+                except NotLoadableError as error:  # skip_unsupported would hide the fix
+                    result.broken = str(error)
                 except SpyreHydraError as error:
                     result.bad = str(error)
                 except Exception as error:  # e.g. an interpolation that does not resolve
@@ -211,10 +217,11 @@ def plan_point(cfg: DictConfig, engine: bool = True) -> dict[str, Any]:
 
     plan = plan_from_config(cfg, cfg.hydra).to_dict()
     problems = point_problems(plan, cfg)
-    if engine and plan["mode"] not in ("plan",):
-        problems += loadable_problems(plan)
     if problems:
         raise PointError(" ".join(problems))
+    loadable = loadable_problems(plan) if engine and plan["mode"] != "plan" else []
+    if loadable:
+        raise NotLoadableError(" ".join(loadable))
     return plan
 
 

@@ -80,7 +80,8 @@ def run_sweep(sweeper, arguments: list[str]):
     if skipped:
         text += f"; {len(skipped)} will be skipped (sweep.skip_unsupported=true)"
     say(text)
-    modes = {p["mode"] for p in result.plans.values()}
+    # every point skipped: the sweep's own mode decides whether this was a dry run
+    modes = {p["mode"] for p in result.plans.values()} or {str(config.get("mode"))}
     if modes <= {"plan"} and not sweeper.user_sweep_dir():
         # a dry run: the plans are known, nothing is launched and nothing is written
         varying = result.varying()

@@ -159,3 +159,26 @@ def test_engine_sweep_with_an_offline_hub_id_is_refused_up_front(h, tmp_path):
     assert "is a Hugging Face id and the hub is offline" in proc.stderr
     assert "Fix: model.path=/path/to/checkpoint" in proc.stderr
     assert not out.exists()
+
+
+def test_skip_unsupported_does_not_hide_a_missing_checkpoint(h, tmp_path):
+    """Unsupported layouts may be skipped; a checkpoint that cannot be loaded is the user's
+    fix (model.path=...), so the sweep is refused rather than reported as all skipped."""
+    proc = h.run_cli(["-m", "+sweep=granite_8b_static", "backend=eager", "mode=generate"],
+                     tmp_path, HF_HUB_CACHE=str(tmp_path / "empty"))
+    assert proc.returncode == 2, proc.stderr
+    assert "6 of 6 sweep points are invalid; no job was started" in proc.stderr
+    assert proc.stderr.count("Fix: model.path=/path/to/checkpoint") == 3
+    assert not (tmp_path / "multirun").exists()
+
+
+def test_an_engine_sweep_whose_points_are_all_skipped_is_no_dry_run(h, tmp_path):
+    ckpt = h.hf_configs / "ibm-granite" / "granite-3.3-8b-instruct"
+    proc = h.run_cli(["-m", "model=granite_8b", "runtime=static", "backend=eager",
+                      "runtime.warmup_shapes=[[6144,2048,1]]", "sweep.skip_unsupported=true",
+                      f"model.path={ckpt}", "mode=config"], tmp_path)  # default sweep dir
+    assert proc.returncode == 0, proc.stderr
+    assert "dry run" not in proc.stderr
+    assert "0 ok, 0 failed, 1 skipped" in proc.stderr
+    [result] = tmp_path.glob("multirun/*/*/0/result.json")
+    assert json.loads(result.read_text())["outcome"] == "skipped"
