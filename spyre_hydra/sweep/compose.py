@@ -18,9 +18,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from ..errors import SpyreHydraError
+from ..hydra_adapter import ABSENT, raw_value
 
 
 class PointError(SpyreHydraError):
@@ -40,26 +41,6 @@ class Checked:
     config: DictConfig | None = None
     bad: str | None = None      # refused by a check: skippable with sweep.skip_unsupported
     broken: str | None = None   # Hydra cannot compose it, or no checkpoint: never skipped
-
-
-_ABSENT = object()
-
-
-def _raw(cfg: DictConfig, key: str):
-    """The unresolved value at `key` (interpolations stay strings), or _ABSENT when the key
-    is missing or holds a config node (those are not undone in place)."""
-    parent_key, _, leaf = key.rpartition(".")
-    try:
-        parent = OmegaConf.select(cfg, parent_key, throw_on_missing=False) if parent_key \
-            else cfg
-        node = parent._get_node(leaf) if isinstance(parent, DictConfig) else None
-    except Exception:  # an interpolated or missing parent: take the copying path
-        return _ABSENT
-    if node is None or isinstance(node, DictConfig):
-        return _ABSENT
-    if isinstance(node, ListConfig):
-        return OmegaConf.to_container(node, resolve=False)
-    return node._value()
 
 
 def _set_task(cfg: DictConfig, parsed) -> None:
@@ -166,8 +147,8 @@ class PointComposer:
         values = [o for o in parsed if not self.structural(o)]
         saved = []
         for override in values:
-            old = _raw(base, override.key_or_group)
-            if old is _ABSENT or override.is_add() or override.is_force_add():
+            old = raw_value(base, override.key_or_group)
+            if old is ABSENT or override.is_add() or override.is_force_add():
                 break
             saved.append((override.key_or_group, old))
         else:

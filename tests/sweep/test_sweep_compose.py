@@ -61,11 +61,11 @@ def test_jobs_write_into_the_sweep_dir_fixed_after_the_preflight(composer):
     """A default sweep dir gets its unique suffix after the pre-flight memoised the bases:
     the jobs' trees (in place or copied) must carry the suffixed dir, as a fresh compose
     does, or their result.json lands where the sweep never looks."""
-    from spyre_hydra.sweep.sweeper import SweeperSteps
+    from hydra_plugins.spyre_sweeper.spyre_sweeper import SpyreSweeper
 
     point = ["model=tiny_granite", "max_tokens=2", "mode=config"]
     composer.check(point)  # the pre-flight memoises the base
-    steps = SweeperSteps()
+    steps = SpyreSweeper()
     steps.config = composer.config
     fixed = str(steps.fix_sweep_dir())
     assert fixed.startswith("multirun/") and fixed[-7] == "-"
