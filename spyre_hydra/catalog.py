@@ -77,11 +77,26 @@ class _Loader_:
         self.roots = roots
         self.memo: dict[Path, tuple[DictConfig, list[str]]] = {}
         self.blobs: dict[Path, bytes] = {}
+        self.loading: list[Path] = []  # the bases being read, outermost first
 
     def load(self, path: Path, group_dir: str) -> tuple[DictConfig, list[str]]:
         """The file merged over its bases (defaults: [base@_here_, ..., _self_])."""
         if path in self.memo:
             return self.memo[path]
+        if path in self.loading:  # family files that name each other: say which, not recurse
+            ring = [*self.loading[self.loading.index(path):], path]
+            raise ConfigValidationError([Problem(
+                str(path), "its defaults list comes back to itself: "
+                + " -> ".join(map(str, ring)) + ".", "",
+                "make one of these files stop naming the other as a base")],
+                "cannot read the conf tree")
+        self.loading.append(path)
+        try:
+            return self._load(path, group_dir)
+        finally:
+            self.loading.pop()
+
+    def _load(self, path: Path, group_dir: str) -> tuple[DictConfig, list[str]]:
         data = _read_yaml(path)
         defaults = data.pop("defaults", None) or []
         if defaults and "_self_" in defaults and defaults[-1] != "_self_":

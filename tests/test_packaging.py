@@ -90,4 +90,5 @@ def test_wheel_ships_py_typed_and_the_conf_tree(tmp_path):
     modules = {p.relative_to(ROOT).as_posix() for top in ("spyre_hydra", "hydra_plugins")
                for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts}
     assert modules <= names, sorted(modules - names)[:5]
+    assert "hydra_plugins/spyre_sweeper/spyre_sweeper.py" in names  # where Hydra's scan looks
     assert shipped and shipped <= names, sorted(shipped - names)[:5]
