@@ -49,11 +49,12 @@ def plan_of(shape: str, tmp: Path) -> dict:
 
 
 def theirs(tmp: Path) -> float:
-    from spyre_hydra.engine.modes import launch_env, resolve_engine_args
+    from spyre_hydra.engine.modes import as_plan, launch_env, resolve_engine_args
 
     plans = [plan_of(shape, tmp) for shape in SHAPES]
-    args = resolve_engine_args(plans[0])
-    env = {**os.environ, **plans[0]["env"], **launch_env(plans[0], "serve")}
+    first = as_plan(plans[0])  # the mode=plan JSON back as a LaunchPlan
+    args = resolve_engine_args(first)
+    env = {**os.environ, **plans[0]["env"], **launch_env(first, "serve")}
     (tmp / "serve.json").write_text(json.dumps([
         {"max_model_len": p["engine_args"]["max_model_len"],
          "max_num_seqs": p["engine_args"]["max_num_seqs"]} for p in plans]))
@@ -87,6 +88,9 @@ def theirs(tmp: Path) -> float:
 
 
 def main() -> None:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         theirs_s = theirs(Path(tmp))
         ours_s = ours(Path(tmp))

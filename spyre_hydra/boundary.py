@@ -106,11 +106,20 @@ def report(prog: str, exc: BaseException) -> int:
 
 
 def guarded(prog: str, func: Callable[..., Any], *args: Any) -> Any:
-    """Run func(*args); any exception ends the process through `report` (SystemExit)."""
+    """Run func(*args); any exception ends the process through `report` (SystemExit).
+    A reader that closed stdout (`spyre-launch -m ... mode=plan | head`) ends it quietly
+    with status 0, as `spyre-hydra` does."""
+    from .output import quiet_stdout, reader_gone
+
     try:
         return func(*args)
     except SystemExit:
         raise
+    except BrokenPipeError as exc:
+        if exc.filename is None and reader_gone():
+            quiet_stdout()
+            raise SystemExit(0) from None
+        raise SystemExit(report(prog, exc)) from None
     except BaseException as exc:  # noqa: BLE001 - the boundary: everything is classified
         raise SystemExit(report(prog, exc)) from None
 

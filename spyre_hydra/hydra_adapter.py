@@ -1,4 +1,4 @@
-"""The one place spyre_hydra (outside spyre_hydra.sweep) touches Hydra's private API.
+"""The one place spyre_hydra touches Hydra's (and OmegaConf's) private API.
 
 Private names used, and why no public one does:
 
@@ -15,6 +15,12 @@ Private names used, and why no public one does:
   ~0.07 s (16%) of `spyre-launch mode=plan`: 0.358-0.379 s vs 0.425-0.427 s mean wall over
   10 runs each on a quiet machine. Hydra has no public switch for it (`--run` and `-m`
   probe too). Deleting this function costs only that time.
+
+- OmegaConf's ``DictConfig._get_node`` / ``Node._value`` (not Hydra's, kept here so that
+  private names stay in one module): a sweep applies a point's value overrides to its
+  memoised tree in place and must put back the *unresolved* value afterwards (an
+  interpolation stays ``${...}``). The public ``OmegaConf.to_container(resolve=False)``
+  gives the same but copies the whole parent node for every override of every point.
 
 Everything else uses public API: `hydra.main`, the compose API, `SearchPathPlugin`,
 `OverridesParser`, `HydraConfig`, and `HYDRA_FULL_ERROR` (documented) so that Hydra hands
@@ -76,4 +82,28 @@ def skip_mode_probe(argv: list[str], user_dir) -> Iterator[None]:
         Hydra.get_mode = probe
 
 
-__all__ = ["errors_raised", "launch_args_parser", "parse_launch_args", "skip_mode_probe"]
+#: raw_value's answer when there is no plain value to restore
+ABSENT = object()
+
+
+def raw_value(cfg, key: str):
+    """The unresolved value at `key` (interpolations stay strings), or ABSENT when the key
+    is missing or holds a config node (those are not undone in place)."""
+    from omegaconf import DictConfig, ListConfig, OmegaConf
+
+    parent_key, _, leaf = key.rpartition(".")
+    try:
+        parent = OmegaConf.select(cfg, parent_key, throw_on_missing=False) if parent_key \
+            else cfg
+        node = parent._get_node(leaf) if isinstance(parent, DictConfig) else None
+    except Exception:  # an interpolated or missing parent: take the copying path
+        return ABSENT
+    if node is None or isinstance(node, DictConfig):
+        return ABSENT
+    if isinstance(node, ListConfig):
+        return OmegaConf.to_container(node, resolve=False)
+    return node._value()
+
+
+__all__ = ["ABSENT", "errors_raised", "launch_args_parser", "parse_launch_args", "raw_value",
+           "skip_mode_probe"]

@@ -132,12 +132,17 @@ class LaunchPlan:
 
     def vllm_config(self, conf_dir=None):
         """vLLM's VllmConfig for this plan (imports vLLM; sets the launch env in os.environ
-        first, as vLLM reads it at import and the engine started from the config later)."""
+        first, as vLLM reads it at import and the engine started from the config later).
+        A checkpoint that cannot be loaded here raises EngineError, as mode=config does."""
+        import os
+
+        from .checks.engine import check_model
         from .engine.build import build_vllm_config
         from .engine.launchenv import launch_env, resolve_engine_args
 
-        return build_vllm_config(resolve_engine_args(self, conf_dir),
-                                 launch_env(self, "config", conf_dir))
+        args, env = resolve_engine_args(self, conf_dir), launch_env(self, "config", conf_dir)
+        check_model(args, "config", {**os.environ, **env})  # before seconds of vLLM imports
+        return build_vllm_config(args, env)
 
 
 __all__ = ["LaunchPlan", "Provenance"]

@@ -121,3 +121,15 @@ def test_single_launch_refuses_bad_sizes(override, key):
 def test_check_point_is_the_same_pipeline():
     assert spyre_hydra.check_point(["model=granite_8b"], environ={}) == compose(
         ["model=granite_8b"], environ={})
+
+
+def test_vllm_config_refuses_a_checkpoint_it_cannot_load_before_importing_vllm(
+        monkeypatch, tmp_path):
+    """The README's API example: a hub id with the hub offline and no cached copy is the
+    same EngineError mode=config gives, not vLLM's LocalEntryNotFoundError seconds later."""
+    from spyre_hydra.errors import EngineError
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    plan = compose(["model=granite_8b", "device=tp4", "backend=eager"])
+    with pytest.raises(EngineError, match=r"hub is offline .* Fix: model\.path=/path/to"):
+        plan.vllm_config()

@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "spyre_hydra"
-#: spyre_hydra.sweep is being rewritten as a Hydra Sweeper plugin (issue 11); its internal
-#: cycles, if any, are that rewrite's to remove. Edges into and out of it still count.
-SWEEP = "spyre_hydra.sweep"
 
 
 def _module_name(path: Path) -> str:
@@ -98,8 +95,7 @@ def test_cycle_finder_finds_a_cycle():
 
 
 def test_no_import_cycles():
-    cycles = [c for c in find_cycles(import_graph())
-              if not all(m.startswith(SWEEP) for m in c)]
+    cycles = find_cycles(import_graph())
     assert cycles == [], "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
 
 
@@ -107,6 +103,5 @@ def test_no_import_cycles():
 def test_hydra_private_api_only_in_the_adapter(needle):
     found = sorted(str(p.relative_to(PKG.parent)) for p in PKG.rglob("*.py")
                    if needle in p.read_text(encoding="utf-8")
-                   and not str(p.relative_to(PKG)).startswith("sweep")
                    and p.name != "hydra_adapter.py")
     assert found == []

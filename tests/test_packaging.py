@@ -25,11 +25,17 @@ def test_every_conf_folder_is_a_listed_package():
 
 
 def test_every_python_package_is_listed():
+    """Every folder with Python modules, with or without __init__.py (a folder without one
+    is left out of the wheel as silently as an unlisted one)."""
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
                  ["packages"])
     packages = {".".join(p.parent.relative_to(ROOT).parts)
-                for p in (ROOT / "spyre_hydra").rglob("__init__.py")}
+                for top in ("spyre_hydra", "hydra_plugins") for p in (ROOT / top).rglob("*.py")
+                if "__pycache__" not in p.parts and p.parent != ROOT / "hydra_plugins"}
     assert packages <= listed, f"unlisted: {sorted(packages - listed)}"
+    missing_init = sorted(p for p in packages if p.startswith("spyre_hydra") and
+                          not (ROOT.joinpath(*p.split(".")) / "__init__.py").is_file())
+    assert not missing_init, f"add an __init__.py to {missing_init}"
 
 
 def _pyproject() -> dict:
@@ -81,5 +87,8 @@ def test_wheel_ships_py_typed_and_the_conf_tree(tmp_path):
     shipped = {"spyre_hydra/conf/" + p.relative_to(ROOT / "conf").as_posix()
                for p in (ROOT / "conf").rglob("*.yaml")}
     assert "spyre_hydra/py.typed" in names
+    modules = {p.relative_to(ROOT).as_posix() for top in ("spyre_hydra", "hydra_plugins")
+               for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts}
+    assert modules <= names, sorted(modules - names)[:5]
     assert "hydra_plugins/spyre_sweeper/spyre_sweeper.py" in names  # where Hydra's scan looks
     assert shipped and shipped <= names, sorted(shipped - names)[:5]

@@ -8,11 +8,16 @@ installs, where the scan misses this package and spyre_hydra registers the class
 
 from hydra.core.config_store import ConfigStore
 
+from spyre_hydra.sweep.run import run_sweep
 from spyre_hydra.sweep.sweeper import SpyreSweeperConf, SweeperSteps
 
 
 class SpyreSweeper(SweeperSteps):
     """Every point composed and checked once, then batched to the configured launcher."""
+
+    def sweep(self, arguments: list[str]):
+        """Hydra's entry: the steps of spyre_hydra.sweep.run on this sweeper's parts."""
+        return run_sweep(self, list(arguments))
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="spyre_schema", node=SpyreSweeperConf,

@@ -185,19 +185,24 @@ def spyre_stats(result: dict) -> dict[str, Any]:
     return out
 
 
-def run_bench(plan: dict, cfg, hc, env: dict, job_dir: Path) -> dict[str, Any]:
-    """Start or reuse the server, run the benchmark sweep.repeats times, return the record."""
+def engine_side(plan: dict) -> tuple[str, dict[str, Any]]:
+    """The backend and the EngineArgs the server of a plan (its JSON form) runs with."""
     from ..engine.modes import as_plan, backend_name, resolve_engine_args
 
+    typed = as_plan(plan)
+    return backend_name(typed), resolve_engine_args(typed)
+
+
+def run_bench(plan: dict, cfg, hc, env: dict, job_dir: Path) -> dict[str, Any]:
+    """Start or reuse the server, run the benchmark sweep.repeats times, return the record."""
     job_dir.mkdir(parents=True, exist_ok=True)
     bench = dict(cfg.get("bench") or {})
-    backend = backend_name(as_plan(plan))  # result.json keeps the plan's JSON form
+    backend, resolved = engine_side(plan)
     env = dict(env)
     if backend in SPYRE_BACKENDS:
         env["SENDNN_INFERENCE_BENCH_METRICS_ENABLED"] = "1"
     server = get_server(plan, list(hc.overrides.task), env, job_dir,
                         float(bench.get("server_timeout_s") or 600))
-    resolved = resolve_engine_args(as_plan(plan))
     model = str(resolved.get("served_model_name") or resolved["model"])
     load = workload(plan, cfg)
     repeats = max(1, int((cfg.get("sweep") or {}).get("repeats") or 1))

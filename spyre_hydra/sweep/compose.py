@@ -18,13 +18,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from ..errors import SpyreHydraError
+from ..hydra_adapter import ABSENT, raw_value
 
 
 class PointError(SpyreHydraError):
     """One sweep point is refused (plan or sweep check)."""
+
+
+class NotLoadableError(PointError):
+    """The point's checkpoint cannot be loaded here: the user's fix, never a skip."""
 
 
 @dataclass
@@ -35,27 +40,7 @@ class Checked:
     plan: dict[str, Any] | None = None
     config: DictConfig | None = None
     bad: str | None = None      # refused by a check: skippable with sweep.skip_unsupported
-    broken: str | None = None   # Hydra cannot compose it: never skipped
-
-
-_ABSENT = object()
-
-
-def _raw(cfg: DictConfig, key: str):
-    """The unresolved value at `key` (interpolations stay strings), or _ABSENT when the key
-    is missing or holds a config node (those are not undone in place)."""
-    parent_key, _, leaf = key.rpartition(".")
-    try:
-        parent = OmegaConf.select(cfg, parent_key, throw_on_missing=False) if parent_key \
-            else cfg
-        node = parent._get_node(leaf) if isinstance(parent, DictConfig) else None
-    except Exception:  # an interpolated or missing parent: take the copying path
-        return _ABSENT
-    if node is None or isinstance(node, DictConfig):
-        return _ABSENT
-    if isinstance(node, ListConfig):
-        return OmegaConf.to_container(node, resolve=False)
-    return node._value()
+    broken: str | None = None   # Hydra cannot compose it, or no checkpoint: never skipped
 
 
 def _set_task(cfg: DictConfig, parsed) -> None:
@@ -111,6 +96,15 @@ class PointComposer:
             found |= self._groups(path)
         return found
 
+    def sweep_dir_fixed(self, path: str) -> None:
+        """hydra.sweep.dir was fixed after the pre-flight (a default one gets a unique
+        suffix): the memoised bases take it as well, so jobs write where the sweep reads.
+        Bases composed from now on get it from the master's hydra.overrides.hydra."""
+        for base in self.bases.values():
+            with read_write(base.hydra), open_dict(base.hydra):
+                base.hydra.sweep.dir = path
+                base.hydra.overrides.hydra.append(f"hydra.sweep.dir={path}")
+
     def structural(self, override) -> bool:
         """True when the override changes the defaults list (needs Hydra's full compose)."""
         key = override.key_or_group
@@ -153,8 +147,8 @@ class PointComposer:
         values = [o for o in parsed if not self.structural(o)]
         saved = []
         for override in values:
-            old = _raw(base, override.key_or_group)
-            if old is _ABSENT or override.is_add() or override.is_force_add():
+            old = raw_value(base, override.key_or_group)
+            if old is ABSENT or override.is_add() or override.is_force_add():
                 break
             saved.append((override.key_or_group, old))
         else:
@@ -184,6 +178,8 @@ class PointComposer:
                     cfg = stack.enter_context(self.applied(point))
                 try:
                     result.plan = plan_point(cfg, engine)
+                except NotLoadableError as error:  # skip_unsupported would hide the fix
+                    result.broken = str(error)
                 except SpyreHydraError as error:
                     result.bad = str(error)
                 except Exception as error:  # e.g. an interpolation that does not resolve
@@ -202,10 +198,11 @@ def plan_point(cfg: DictConfig, engine: bool = True) -> dict[str, Any]:
 
     plan = plan_from_config(cfg, cfg.hydra).to_dict()
     problems = point_problems(plan, cfg)
-    if engine and plan["mode"] not in ("plan",):
-        problems += loadable_problems(plan)
     if problems:
         raise PointError(" ".join(problems))
+    loadable = loadable_problems(plan) if engine and plan["mode"] != "plan" else []
+    if loadable:
+        raise NotLoadableError(" ".join(loadable))
     return plan
 
 

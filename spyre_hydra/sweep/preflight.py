@@ -23,7 +23,8 @@ class Preflight:
 
     points: list[list[str]]
     bad: dict[int, str] = field(default_factory=dict)  # plan refused: skippable
-    broken: dict[int, str] = field(default_factory=dict)  # Hydra cannot compose: never skipped
+    broken: dict[int, str] = field(default_factory=dict)  # never skipped: Hydra cannot
+    # compose it, or its checkpoint cannot be loaded here (the fix is the user's)
     plans: dict[int, dict] = field(default_factory=dict)  # the plan of each good point
 
     def refused(self, skip: bool) -> bool:

@@ -80,7 +80,8 @@ def run_sweep(sweeper, arguments: list[str]):
     if skipped:
         text += f"; {len(skipped)} will be skipped (sweep.skip_unsupported=true)"
     say(text)
-    modes = {p["mode"] for p in result.plans.values()}
+    # every point skipped: the sweep's own mode decides whether this was a dry run
+    modes = {p["mode"] for p in result.plans.values()} or {str(config.get("mode"))}
     if modes <= {"plan"} and not sweeper.user_sweep_dir():
         # a dry run: the plans are known, nothing is launched and nothing is written
         varying = result.varying()
@@ -94,6 +95,7 @@ def run_sweep(sweeper, arguments: list[str]):
     _check_launcher(config)
     resume = bool(_option(config, "resume", False))
     sweep_dir = sweeper.fix_sweep_dir()
+    composer.sweep_dir_fixed(str(sweep_dir))
     existed = sweep_dir.exists()
     try:
         claim(sweep_dir, points, resume)

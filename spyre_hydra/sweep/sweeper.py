@@ -20,7 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from hydra.core.config_loader import ConfigLoader
 from hydra.plugins.sweeper import Sweeper
@@ -108,7 +108,8 @@ def _on_term(*_):
 
 
 class SweeperSteps(Sweeper):
-    """Pre-flight every point once, then launch the runnable ones in batches."""
+    """The Sweeper's parts; its `sweep` (the steps in run.py) is added by the plugin class,
+    so that run.py, which uses these parts, is not imported back from here."""
 
     def __init__(self, params: Optional[dict] = None, max_batch_size: Optional[int] = None):
         self.params = dict(params or {})
@@ -119,11 +120,6 @@ class SweeperSteps(Sweeper):
     def setup(self, *, hydra_context: HydraContext, task_function, config: DictConfig) -> None:
         self.config, self.task_function = config, task_function
         self.hydra_context = hydra_context
-
-    def sweep(self, arguments: list[str]) -> Any:
-        from .run import run_sweep  # the steps live there; this class is Hydra's interface
-
-        return run_sweep(self, list(arguments))
 
     # -- pieces run_sweep uses ------------------------------------------------------------
     def expand(self, arguments: list[str]) -> list[list[str]]:

@@ -300,6 +300,34 @@ def test_installed_script(argv, code, tmp_path):
     assert shutil.which("true")  # the snapshot above covers cwd: nothing was written
 
 
+@pytest.mark.parametrize("argv", [
+    ["-m", "model=granite_8b", "device=tp1,tp2,tp4", "mode=plan"],  # JSON Lines of a sweep
+    ["--help"],
+])
+def test_a_reader_that_leaves_early_is_not_an_error(argv, tmp_path):
+    """`spyre-launch ... | head`: the reader closes the pipe before the output is written."""
+    env = {k: v for k, v in os.environ.items() if k != "SPYRE_HYDRA_DEBUG"}
+    proc = subprocess.Popen([*_script("spyre-launch"), *argv], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, err
+    assert "error" not in err and "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_a_broken_pipe_elsewhere_is_still_reported(capfd):
+    from spyre_hydra.boundary import guarded
+
+    def lost_socket():
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(SystemExit) as stop:
+        guarded("spyre-launch", lost_socket)
+    assert stop.value.code == 2
+    assert re.fullmatch(r"spyre-launch: error: a path: Broken pipe\. Fix: .*\n",
+                        capfd.readouterr().err)
+
+
 _WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_.~+[]{}$:,'\"\\=/ 0123456789",
                 min_size=1, max_size=24)
 

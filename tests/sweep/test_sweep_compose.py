@@ -57,6 +57,27 @@ def test_point_compose_equals_hydra_compose(composer, point):
         composer.config, ["model=granite_8b", "device=tp4", "max_tokens=1"]))
 
 
+def test_jobs_write_into_the_sweep_dir_fixed_after_the_preflight(composer):
+    """A default sweep dir gets its unique suffix after the pre-flight memoised the bases:
+    the jobs' trees (in place or copied) must carry the suffixed dir, as a fresh compose
+    does, or their result.json lands where the sweep never looks."""
+    from hydra_plugins.spyre_sweeper.spyre_sweeper import SpyreSweeper
+
+    point = ["model=tiny_granite", "max_tokens=2", "mode=config"]
+    composer.check(point)  # the pre-flight memoises the base
+    steps = SpyreSweeper()
+    steps.config = composer.config
+    fixed = str(steps.fix_sweep_dir())
+    assert fixed.startswith("multirun/") and fixed[-7] == "-"
+    composer.sweep_dir_fixed(fixed)
+    hydra = composer.loader.load_sweep_config(composer.config, list(point))
+    assert hydra.hydra.sweep.dir == fixed
+    assert composer.compose(point).hydra.sweep.dir == fixed
+    with composer.applied(point) as in_place:
+        assert in_place.hydra.sweep.dir == fixed
+        assert _plain(in_place) == _plain(hydra)
+
+
 def test_bad_value_override_is_broken_not_raised(composer):
     checked = composer.check(["model=granite_8b", "no_such_key=1"])
     assert checked.plan is None and "Could not override 'no_such_key'" in checked.broken
@@ -138,3 +159,26 @@ def test_engine_sweep_with_an_offline_hub_id_is_refused_up_front(h, tmp_path):
     assert "is a Hugging Face id and the hub is offline" in proc.stderr
     assert "Fix: model.path=/path/to/checkpoint" in proc.stderr
     assert not out.exists()
+
+
+def test_skip_unsupported_does_not_hide_a_missing_checkpoint(h, tmp_path):
+    """Unsupported layouts may be skipped; a checkpoint that cannot be loaded is the user's
+    fix (model.path=...), so the sweep is refused rather than reported as all skipped."""
+    proc = h.run_cli(["-m", "+sweep=granite_8b_static", "backend=eager", "mode=generate"],
+                     tmp_path, HF_HUB_CACHE=str(tmp_path / "empty"))
+    assert proc.returncode == 2, proc.stderr
+    assert "6 of 6 sweep points are invalid; no job was started" in proc.stderr
+    assert proc.stderr.count("Fix: model.path=/path/to/checkpoint") == 3
+    assert not (tmp_path / "multirun").exists()
+
+
+def test_an_engine_sweep_whose_points_are_all_skipped_is_no_dry_run(h, tmp_path):
+    ckpt = h.hf_configs / "ibm-granite" / "granite-3.3-8b-instruct"
+    proc = h.run_cli(["-m", "model=granite_8b", "runtime=static", "backend=eager",
+                      "runtime.warmup_shapes=[[6144,2048,1]]", "sweep.skip_unsupported=true",
+                      f"model.path={ckpt}", "mode=config"], tmp_path)  # default sweep dir
+    assert proc.returncode == 0, proc.stderr
+    assert "dry run" not in proc.stderr
+    assert "0 ok, 0 failed, 1 skipped" in proc.stderr
+    [result] = tmp_path.glob("multirun/*/*/0/result.json")
+    assert json.loads(result.read_text())["outcome"] == "skipped"

@@ -223,3 +223,18 @@ def test_timings_from_run_mode_rows_or_dict():
         {"generate_s": 2.0}
     assert "warmup_s" not in report.COLUMNS and "generate_s" in report.COLUMNS
     assert _timings("not a dict") == {}
+
+
+def test_a_bench_job_reads_backend_and_engine_args_from_the_plan_json(h):
+    """Sweep jobs hold the plan as its mode=plan JSON (a dict), not a LaunchPlan."""
+    import spyre_hydra
+    from spyre_hydra.sweep.bench import engine_side
+
+    ckpt = h.hf_configs / "ibm-granite" / "granite-3.3-8b-instruct"
+    plan = spyre_hydra.compose(["model=granite_8b", "backend=eager", "mode=bench",
+                                f"model.path={ckpt}"]).to_dict()
+    backend, args = engine_side(plan)
+    assert backend == "eager"
+    assert args["model"] == str(ckpt)
+    assert args["served_model_name"] == "ibm-granite/granite-3.3-8b-instruct"
+    assert args["max_model_len"] == plan["engine_args"]["max_model_len"]
