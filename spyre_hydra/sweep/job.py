@@ -103,6 +103,9 @@ def run_engine(plan: dict, cfg, env: dict[str, str], job_dir: Path, hc=None) -> 
 
 def run_job(cfg, hc, make_plan) -> dict[str, Any]:
     """Run one sweep point and write its result.json; returns the same record."""
+    from .sweeper import checkpoint, interruptible
+
+    checkpoint()  # a signal since the last job: stop before this one starts
     started = time.perf_counter()
     job_dir = Path(hc.runtime.output_dir)
     record: dict[str, Any] = {
@@ -134,14 +137,16 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             env = dict(start_env)
             applied, kept = apply_settings(plan["env"], env)
             record["env"] = _env_record(applied, kept, env, start_env)
-            value = run_bench(plan, cfg, hc, env, job_dir)
+            with interruptible():
+                value = run_bench(plan, cfg, hc, env, job_dir)
             record["bench"] = value
             record["timings"].update(value.get("timings") or {})
         else:
             env = dict(start_env)
             applied, kept = apply_settings(plan["env"], env)
             record["env"] = _env_record(applied, kept, env, start_env)
-            value = run_engine(plan, cfg, env, job_dir, hc)
+            with interruptible():
+                value = run_engine(plan, cfg, env, job_dir, hc)
             record["engine"] = value
             record["timings"].update(_timings(value))
         record["outcome"] = "ok"

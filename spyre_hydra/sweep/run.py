@@ -19,7 +19,8 @@ from .ownership import MARKER, claim, done_points, release
 from .preflight import Preflight, refusal, skip_unsupported
 from .progress import Progress, Watcher, say
 from .results import MANIFEST, RESULT, read_manifest, write_json_atomic
-from .sweeper import (PLANNED, MemoLoader, Signals, batches, exit_code, now, print_jsonl)
+from .sweeper import (PLANNED, MemoLoader, Signals, batches, checkpoint, exit_code, now,
+                      print_jsonl)
 
 
 def _fail(error: Exception | str, code: int = 2) -> None:
@@ -69,7 +70,7 @@ def run_sweep(sweeper, arguments: list[str]):
     started = now()
     config = sweeper.config
     try:
-        with Signals():
+        with Signals(immediate=True):  # nothing is written before the first job
             result, composer = preflight(sweeper, arguments)
     except KeyboardInterrupt as error:
         say("interrupted during the pre-flight: no job was started and nothing was written.")
@@ -132,11 +133,14 @@ def run_sweep(sweeper, arguments: list[str]):
         watcher = Watcher(sweep_dir, set(todo))
         watcher.start()
     returns, code = [], 0
-    with Signals():
+    # In-process jobs (the basic launcher) take a signal at the next job boundary; other
+    # launchers only wait here, so the signal may stop the wait at once.
+    with Signals(immediate=watcher is not None):
         try:
             for batch in batches(todo, sweeper.max_batch_size):
                 returns.append(launcher.launch([points[i] for i in batch],
                                                initial_job_idx=batch[0]))
+                checkpoint()  # a signal during the batch's last job
         except KeyboardInterrupt as error:
             code = exit_code(error)
             say(f"interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}): finished results "

@@ -13,6 +13,7 @@ that unpickles the loader composes it where it runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -103,10 +104,6 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, unwound like SIGINT."""
 
 
-def _on_term(*_):
-    raise _Terminated()
-
-
 class SweeperSteps(Sweeper):
     """The Sweeper's parts; its `sweep` (the steps in run.py) is added by the plugin class,
     so that run.py, which uses these parts, is not imported back from here."""
@@ -172,19 +169,60 @@ def print_jsonl(plans: list[dict]) -> None:
 
 
 class Signals:
-    """SIGTERM raises like SIGINT for the sweep's duration (then the old handler is back)."""
+    """SIGINT / SIGTERM during a sweep. Raised at once only where unwinding is safe (the
+    pre-flight, a job waiting on its child process, a launcher whose jobs run elsewhere);
+    otherwise remembered and raised at the next job boundary (`checkpoint`), so an interrupt
+    never lands half-way through OmegaConf, a composed config or a write."""
+
+    pending: Optional[int] = None  # 130 / 143 once a signal arrived
+    immediate = 0                  # > 0: raise in the handler
+
+    def __init__(self, immediate: bool = False):
+        self.now, self.old = immediate, {}
 
     def __enter__(self):
+        Signals.pending = None
+        Signals.immediate += int(self.now)
         try:
-            self.old = signal.signal(signal.SIGTERM, _on_term)
-        except ValueError:  # not the main thread
-            self.old = None
+            self.old = {sig: signal.signal(sig, _on_signal)
+                        for sig in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: Python delivers no signal here anyway
+            self.old = {}
         return self
 
     def __exit__(self, *exc):
-        if self.old is not None:
-            signal.signal(signal.SIGTERM, self.old)
+        for sig, handler in self.old.items():
+            signal.signal(sig, handler)
+        Signals.immediate -= int(self.now)
         return False
+
+
+def _interrupt(code: int) -> KeyboardInterrupt:
+    return _Terminated() if code == 143 else KeyboardInterrupt()
+
+
+def _on_signal(signum, _frame) -> None:
+    Signals.pending = 143 if signum == signal.SIGTERM else 130
+    if Signals.immediate:
+        raise _interrupt(Signals.pending)
+
+
+def checkpoint() -> None:
+    """A job boundary: raise the interrupt a signal asked for, if one did."""
+    if Signals.pending is not None:
+        raise _interrupt(Signals.pending)
+
+
+@contextlib.contextmanager
+def interruptible():
+    """A job that waits on a child process (engine, server, benchmark): a signal stops it
+    at once; the child gets it too, or is stopped by the job's own cleanup."""
+    checkpoint()
+    Signals.immediate += 1
+    try:
+        yield
+    finally:
+        Signals.immediate -= 1
 
 
 def exit_code(error: BaseException) -> int:
