@@ -57,7 +57,8 @@ def _check_architecture(arch: Mapping, path: str, sources: Sources) -> list[Prob
     problems = []
     if not isinstance(arch.get("model_type"), str) or not arch.get("model_type"):
         problems.append(Problem(f"{path}.model_type", "must be a non-empty string (the HF "
-                                "config's model_type).", sources(path)))
+                                "config's model_type).", sources(path),
+                                f"set {path}.model_type, e.g. model_type: granite"))
     for key, val in arch.items():
         vals = val.items() if isinstance(val, Mapping) else [(None, val)]
         for sub_key, sub_val in vals:
