@@ -85,6 +85,9 @@ def claim(sweep_dir: Path, points: list[list[str]], resume: bool) -> dict:
     """Take the sweep dir for this sweep (create it, or resume it); returns the marker."""
     digest = definition_hash(points)
     marker_path = sweep_dir / MARKER
+    if resume and not sweep_dir.is_dir():  # refused before anything is created
+        raise SweepDirError(f"sweep.resume=true: {sweep_dir} holds no sweep to resume. "
+                            "Fix: drop sweep.resume=true to start it there.")
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
