@@ -56,6 +56,16 @@ def _shapes(raw: Any, where: str, src: str, problems: list[Problem]) -> list | N
     return out
 
 
+def _canonical(value: Any) -> str:
+    """``value`` as comparable text; a key that is not a string (`5:`, `null:`) is reported
+    by the checks, so here it only must not break the comparison."""
+    def keyed(v):
+        if isinstance(v, dict):
+            return {repr(k) if not isinstance(k, str) else k: keyed(x) for k, x in v.items()}
+        return [keyed(x) for x in v] if isinstance(v, list) else v
+    return json.dumps(keyed(value), sort_keys=True, default=repr)
+
+
 def _device(raw: Any, where: str, src: str, problems: list[Problem]) -> dict:
     if not isinstance(raw, dict):
         problems.append(Problem(where, f"{raw!r} must be a mapping of {', '.join(DEVICE_KEYS)}.",
@@ -129,7 +139,7 @@ def convert_model(hf_id: str, raw: Any, line: int, src: Path, anchors: tuple) ->
                            "warmup_shapes": _shapes(entry.get("warmup_shapes"), sub, at, problems)})
     dev_names = {}
     for tp, items in by_tp.items():
-        distinct = {json.dumps(d, sort_keys=True) for _, d, _ in items}
+        distinct = {_canonical(d) for _, d, _ in items}
         if len(distinct) > 1:
             listed = ", ".join(f"[{i}] ({'none' if d is None else 'device_config'}"
                                f"{' *' + a if a else ''})" for i, d, a in items)
