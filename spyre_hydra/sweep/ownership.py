@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import SpyreHydraError
+from ..reading import InputError, read_text_bounded
 from .results import RESULT, write_json_atomic
 
 MARKER = ".spyre_sweep.json"
@@ -42,9 +43,9 @@ def new_sweep_id() -> str:
 
 def _read(path: Path) -> dict | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text_bounded(path, what="sweep marker"))
         return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
+    except (InputError, ValueError, RecursionError):
         return None
 
 
