@@ -287,3 +287,30 @@ def test_sweep_marker_that_is_dev_zero_is_refused(tmp_path):
     out = _sweep(tmp_path, "sweep.resume=true")
     helpers.clean_error(out.returncode, out.stderr, str(marker))
     assert json.loads((tmp_path / "sw" / "sweep.json").read_text())
+
+
+# -- a signal that lands inside OmegaConf: its cleanup raises, the interrupt must still win --
+
+def _masked(kind: type[BaseException]) -> BaseException:
+    """What Hydra's launcher raises when SIGINT hits OmegaConf mid-update: an AttributeError
+    from a `finally`, with the KeyboardInterrupt as its context."""
+    try:
+        try:
+            raise kind()
+        finally:
+            raise AttributeError("'NoneType' object has no attribute '_invalidate_flags_cache'")
+    except AttributeError as error:
+        return error
+
+
+@pytest.mark.parametrize("kind, code", [("sigint", 130), ("sigterm", 143), ("bug", None)])
+def test_interrupt_masked_by_omegaconf_cleanup_is_still_an_interrupt(kind, code):
+    from spyre_hydra.sweep.run import _interrupt_in
+    from spyre_hydra.sweep.sweeper import _Terminated, exit_code
+
+    if kind == "bug":
+        assert _interrupt_in(AttributeError("a real bug")) is None
+        return
+    error = _masked(_Terminated if kind == "sigterm" else KeyboardInterrupt)
+    stop = _interrupt_in(error)
+    assert stop is not None and exit_code(stop) == code
