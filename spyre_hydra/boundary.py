@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 USER_ERROR, BUG, INTERRUPTED = 2, 3, 130
@@ -66,6 +67,24 @@ def _hydra(exc: BaseException) -> str | None:
     return None
 
 
+def _raised_by_hydra(exc: BaseException) -> str | None:
+    """The paragraph for a ValueError/TypeError raised inside Hydra or the logging config it
+    applies: there it comes from the command line (`hydra=null`, a hydra.job_logging level
+    that does not exist), never from spyre_hydra's code."""
+    if not isinstance(exc, (ValueError, TypeError)) or exc.__traceback__ is None:
+        return None
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    where = Path(tb.tb_frame.f_code.co_filename).parts
+    if "hydra" not in where and where[-2:] != ("logging", "config.py"):
+        return None
+    cause = exc.__cause__ or exc.__context__
+    why = f" ({_first(cause)})" if cause is not None and _first(cause) else ""
+    return (f"the configuration: Hydra refused it: {_first(exc)}{why}. Fix: check the hydra.* "
+            "and config-group overrides (spyre-launch --cfg hydra shows Hydra's settings)")
+
+
 def describe(exc: BaseException) -> tuple[int, str | None]:
     """(exit code, paragraph) for a user-caused error, or (BUG, None)."""
     from .errors import SpyreHydraError
@@ -74,7 +93,7 @@ def describe(exc: BaseException) -> tuple[int, str | None]:
         return exc.exit_code, str(exc)
     if isinstance(exc, KeyboardInterrupt):
         return INTERRUPTED, "interrupted: stopped by a signal. Fix: rerun when ready"
-    text = _omegaconf(exc) or _hydra(exc)
+    text = _omegaconf(exc) or _hydra(exc) or _raised_by_hydra(exc)
     if text:
         return USER_ERROR, text
     if isinstance(exc, OSError):

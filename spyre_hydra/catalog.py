@@ -49,6 +49,17 @@ class _NeedsHydra(Exception):
     """A defaults list the fast path does not handle."""
 
 
+def _default_entry(entry) -> bool:
+    """A defaults-list item Hydra accepts: `name`, or `{group: option | [options] | null}`."""
+    if isinstance(entry, str):
+        return True
+    if not isinstance(entry, dict) or len(entry) != 1:
+        return False
+    (key, value), = entry.items()
+    return isinstance(key, str) and (value is None or isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)))
+
+
 def _read_yaml(path: Path) -> dict:
     try:
         data = load_yaml(path, _Loader, what="conf file")  # bounded: size, kind, aliases
@@ -65,8 +76,18 @@ def _read_yaml(path: Path) -> dict:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigValidationError([Problem(str(path), "must hold a mapping at the top.")],
+        raise ConfigValidationError([Problem(str(path), "must hold a mapping at the top.", "",
+                                                 "write key: value lines (a config file is a mapping)")],
                                     "cannot read the conf tree")
+    defaults = data.get("defaults", [])
+    bad = [e for e in defaults if not _default_entry(e)] if isinstance(defaults, list) else [
+        defaults]
+    if bad:  # Hydra would end in a ValueError/TypeError trace on these
+        what = "must be a list" if not isinstance(defaults, list) else (
+            f"has entries that are neither a config name nor group: option ({bad[0]!r})")
+        raise ConfigValidationError([Problem(f"{path}: defaults", f"{defaults!r} {what}.", "",
+                                             "write defaults: [family/base@_here_, _self_] "
+                                             "or remove it")], "cannot read the conf tree")
     return data
 
 

@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from .boundary import report
+from .errors import UnknownOptionError
 from .output import quiet_stdout
 
 #: subcommand -> (module, one-line help)
@@ -26,8 +27,18 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors in the boundary's one-paragraph form (exit 2)."""
+
+    def error(self, message: str):
+        from .errors import UnknownOptionError
+
+        raise UnknownOptionError(f"the command line: {message}. Fix: {self.prog} --help "
+                                 "lists the arguments and options")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spyre-hydra", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="spyre-hydra", description=__doc__.splitlines()[0])
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         sub = subs.add_parser(name, help=help_text, description=help_text)
@@ -43,8 +54,10 @@ def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
-        parser.print_help()
-        return 2
+        parser.print_usage(sys.stderr)
+        return report("spyre-hydra", UnknownOptionError(
+            f"the command line: no command given. Fix: spyre-hydra COMMAND, one of: "
+            f"{', '.join(COMMANDS)} (spyre-hydra --help describes them)"))
     if getattr(args, "_missing", False):
         print(f"spyre-hydra: {args.command} is not available in this build", file=sys.stderr)
         return 2

@@ -43,8 +43,22 @@ def launch_args_parser() -> argparse.ArgumentParser:
 
 
 def parse_launch_args(argv: list[str]) -> argparse.Namespace:
-    """argv read as `@hydra.main` will read it (unknown words are left to Hydra)."""
-    args, _ = launch_args_parser().parse_known_args(argv)
+    """argv read as `@hydra.main` will read it; a word Hydra's parser would refuse (a bad
+    flag value, an unknown flag, an override after a flag's argument) raises
+    UnknownOptionError here, where argparse would print its usage and exit."""
+    from .errors import UnknownOptionError
+
+    parser = launch_args_parser()
+
+    def refuse(message: str):
+        raise UnknownOptionError(
+            f"the command line: {message}. Fix: spyre-launch --help lists the flags; give "
+            "them before the key=value overrides (spyre-launch -m --cfg job model=...).")
+
+    parser.error = refuse  # type: ignore[method-assign]  # argparse's one exit point
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        refuse(f"unrecognized arguments: {' '.join(extra)}")
     return args
 
 

@@ -13,6 +13,7 @@ import stat
 from pathlib import Path
 
 from .errors import SpyreHydraError
+from .reading import InputError, read_text_bounded
 
 MANIFEST = ".spyre_hydra_manifest.json"
 #: Manifest value of a file written as a stream (a log): ours, its content not tracked.
@@ -63,8 +64,8 @@ def read_manifest(folder: Path) -> dict[str, str]:
                           ", not spyre-hydra's manifest. Fix: remove it, or choose another "
                           "output directory.")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(read_text_bounded(path, 4 << 20, what="manifest"))
+    except (InputError, ValueError, RecursionError):
         return {}  # a damaged manifest vouches for nothing: every file there is foreign
     files = data.get("files") if isinstance(data, dict) else None
     return {k: v for k, v in files.items() if isinstance(v, str)} if isinstance(

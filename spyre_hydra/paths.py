@@ -38,10 +38,13 @@ def search_path(conf_dir: str | os.PathLike | None = None) -> list[Path]:
     shipped = shipped_conf_dir()
     if conf_dir is None:
         return [shipped]
-    user = Path(conf_dir).resolve()
-    if not user.is_dir():
-        from .errors import UnknownOptionError
+    from .errors import UnknownOptionError
 
+    try:
+        user = Path(conf_dir).resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        user = None
+    if user is None or not user.is_dir():
         raise UnknownOptionError(f"conf dir {str(conf_dir)!r} is not a directory. Fix: pass a "
                                  "conf tree (e.g. the output of `spyre-hydra import-legacy`).")
     return [user] if user == shipped else [user, shipped]

@@ -214,7 +214,9 @@ _registries: dict[tuple, ModelConfigRegistry] = {}
 
 def get_model_registry(conf_dir=None) -> ModelConfigRegistry:
     """The registry of a conf tree (the shipped one by default), loaded once per tree."""
-    key = (str(Path(conf_dir).resolve()) if conf_dir else None,)
+    from .paths import search_path  # checks the dir (a symlink loop, a file) before use
+
+    key = (str(search_path(conf_dir)[0]) if conf_dir else None,)
     registry = _registries.get(key)
     if registry is None:
         registry = _registries[key] = ModelConfigRegistry(conf_dir)

@@ -41,6 +41,11 @@ def preflight(argv: list[str]) -> list[str]:
     from ..hydra_adapter import parse_launch_args
 
     args = parse_launch_args(argv)
+    if args.experimental_rerun is not None:  # Hydra unpickles that file: data run as code
+        raise UnknownOptionError(
+            f"--experimental-rerun {args.experimental_rerun!r}: not supported, since it loads a "
+            "pickle file (a pickle can run code). Fix: run spyre-launch with the same "
+            "overrides again (a sweep job's result.json lists them under \"overrides\").")
     if args.shell_completion or args.hydra_help or args.help:
         return argv  # Hydra's own commands: their words are not overrides of our tree
     return _rewrite(argv, args.overrides, args.config_dir, bool(args.multirun))

@@ -57,8 +57,14 @@ def _check_architecture(arch: Mapping, path: str, sources: Sources) -> list[Prob
     problems = []
     if not isinstance(arch.get("model_type"), str) or not arch.get("model_type"):
         problems.append(Problem(f"{path}.model_type", "must be a non-empty string (the HF "
-                                "config's model_type).", sources(path)))
+                                "config's model_type).", sources(path),
+                                f"set {path}.model_type, e.g. model_type: granite"))
     for key, val in arch.items():
+        if not isinstance(key, str):  # an HF config's attributes are named by strings
+            problems.append(Problem(f"{path}.{key}", f"{key!r} is not an attribute name.",
+                                    sources(path), "name an HF config attribute (a string "
+                                    "such as num_hidden_layers)"))
+            continue
         vals = val.items() if isinstance(val, Mapping) else [(None, val)]
         for sub_key, sub_val in vals:
             where = f"{path}.{key}" + (f".{sub_key}" if sub_key is not None else "")

@@ -124,7 +124,8 @@ def _fields(cls: type) -> tuple[dict, dict]:
 def check_dataclass(value: Any, cls: type, path: str, sources: Sources) -> list[Problem]:
     if not isinstance(value, Mapping):
         return [Problem(path or "<root>", f"{value!r} must be a mapping of {cls.__name__} fields.",
-                        sources(path))]
+                        sources(path), "give key: value entries (spyre-hydra schema lists the "
+                        "fields)")]
     hints, fields = _fields(cls)
     problems = []
     for key in value:

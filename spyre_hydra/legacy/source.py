@@ -56,10 +56,20 @@ def _shapes(raw: Any, where: str, src: str, problems: list[Problem]) -> list | N
     return out
 
 
+def _canonical(value: Any) -> str:
+    """``value`` as comparable text; a key that is not a string (`5:`, `null:`) is reported
+    by the checks, so here it only must not break the comparison."""
+    def keyed(v):
+        if isinstance(v, dict):
+            return {repr(k) if not isinstance(k, str) else k: keyed(x) for k, x in v.items()}
+        return [keyed(x) for x in v] if isinstance(v, list) else v
+    return json.dumps(keyed(value), sort_keys=True, default=repr)
+
+
 def _device(raw: Any, where: str, src: str, problems: list[Problem]) -> dict:
     if not isinstance(raw, dict):
         problems.append(Problem(where, f"{raw!r} must be a mapping of {', '.join(DEVICE_KEYS)}.",
-                                src))
+                                src, "write the device settings as key: value entries"))
         return {}
     for key in raw:
         if key not in DEVICE_KEYS:
@@ -84,7 +94,8 @@ def convert_model(hf_id: str, raw: Any, line: int, src: Path, anchors: tuple) ->
     where, at = f"models.{hf_id}", f"{src}:{line}"
     problems: list[Problem] = []
     if not isinstance(raw, dict):
-        return None, [Problem(where, f"{raw!r} must be a mapping.", at)]
+        return None, [Problem(where, f"{raw!r} must be a mapping.", at,
+                              "write the entry as architecture: ..., *_configs: ...")]
     for key in raw:
         if key not in MODEL_KEYS:
             problems.append(_unknown(where, key, MODEL_KEYS, at))
@@ -100,7 +111,8 @@ def convert_model(hf_id: str, raw: Any, line: int, src: Path, anchors: tuple) ->
     for i, entry in enumerate(entries if isinstance(entries, list) else [entries]):
         sub = f"{where}.continuous_batching_configs[{i}]"
         if not isinstance(entry, dict):
-            problems.append(Problem(sub, f"{entry!r} must be a mapping.", at))
+            problems.append(Problem(sub, f"{entry!r} must be a mapping.", at,
+                                    "write each entry as {tp_size: ..., ...}"))
             continue
         cb.append(_cb(entry, sub, at, problems, CB_KEYS))
         dev = _device(entry["device_config"], f"{sub}.device_config", at, problems) if (
@@ -109,14 +121,16 @@ def convert_model(hf_id: str, raw: Any, line: int, src: Path, anchors: tuple) ->
     for i, entry in enumerate(raw.get("static_batching_configs") or []):
         sub = f"{where}.static_batching_configs[{i}]"
         if not isinstance(entry, dict):
-            problems.append(Problem(sub, f"{entry!r} must be a mapping.", at))
+            problems.append(Problem(sub, f"{entry!r} must be a mapping.", at,
+                                    "write each entry as {tp_size: ..., ...}"))
             continue
         static.append({"tp_size": entry.get("tp_size"),
                        "warmup_shapes": _shapes(entry.get("warmup_shapes"), sub, at, problems)})
     for i, entry in enumerate(raw.get("supported_configs") or []):
         sub = f"{where}.supported_configs[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("cb"), bool):
-            problems.append(Problem(sub, f"{entry!r} needs cb: true or cb: false.", at))
+            problems.append(Problem(sub, f"{entry!r} needs cb: true or cb: false.", at,
+                                    "add cb: true (continuous) or cb: false (static)"))
         elif entry["cb"]:
             cb.append(_cb(entry, sub, at, problems, ("cb", *CB_KEYS[:3])))
         else:
@@ -125,7 +139,7 @@ def convert_model(hf_id: str, raw: Any, line: int, src: Path, anchors: tuple) ->
                            "warmup_shapes": _shapes(entry.get("warmup_shapes"), sub, at, problems)})
     dev_names = {}
     for tp, items in by_tp.items():
-        distinct = {json.dumps(d, sort_keys=True) for _, d, _ in items}
+        distinct = {_canonical(d) for _, d, _ in items}
         if len(distinct) > 1:
             listed = ", ".join(f"[{i}] ({'none' if d is None else 'device_config'}"
                                f"{' *' + a if a else ''})" for i, d, a in items)
@@ -139,7 +153,8 @@ def convert_model(hf_id: str, raw: Any, line: int, src: Path, anchors: tuple) ->
         tp = int(tp_key) if str(tp_key).isdigit() else None
         if tp is None:
             problems.append(Problem(f"{where}.device_configs.{tp_key}", "must be a tensor "
-                                    "parallel size (an integer such as 4).", at))
+                                    "parallel size (an integer such as 4).", at,
+                                    "name it by its tp size, e.g. 4:"))
             continue
         if f"tp{tp}" in devices:
             problems.append(Problem(f"{where}.device_configs.{tp_key}", "repeats the nested "
@@ -174,7 +189,7 @@ def read_source(src: Path) -> tuple[list[SourceModel], dict]:
         anchor, devs, line = nodes.get(hf_id, (None, {}, 0))
         if not isinstance(hf_id, str):
             problems.append(Problem(f"models.{hf_id}", "the model key must be an HF id string.",
-                                    f"{src}:{line}"))
+                                    f"{src}:{line}", "quote it as an org/name string"))
             continue
         model, found = convert_model(hf_id, raw, line, src, (anchor, devs))
         problems += found

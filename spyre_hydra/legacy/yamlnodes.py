@@ -119,7 +119,8 @@ def load_nodes(src: Path):
         raise fail([Problem(where, f"malformed YAML: {what}.", "", "fix the YAML at that "
                             "line")], src) from None
     except yaml.YAMLError as exc:
-        raise fail([Problem(str(src), f"malformed YAML: {exc}.")], src) from None
+        raise fail([Problem(str(src), f"malformed YAML: {exc}.", "",
+                                    "fix the YAML")], src) from None
     except InputError as exc:
         raise fail([Problem(exc.path, exc.why, "", exc.fix)], src) from None
     finally:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpyreHydraError
+from ..reading import InputError, read_text_bounded
 from ..writer import open_stream
 from .isolation import (
     apply_settings,
@@ -88,9 +89,9 @@ def run_engine(plan: dict, cfg, env: dict[str, str], job_dir: Path, hc=None) -> 
                               input=payload, text=True, stdout=log, stderr=subprocess.STDOUT,
                               env=env, check=False)
     try:
-        data = json.loads(out.read_text(encoding="utf-8"))
+        data = json.loads(read_text_bounded(out, what="engine result"))
         out.unlink()
-    except (OSError, ValueError):
+    except (InputError, OSError, ValueError, RecursionError):
         data = {}
     if "error" in data:  # run_mode raised: its message says what went wrong
         raise EngineJobError(f"{data['error']} (engine log: {log_path})")

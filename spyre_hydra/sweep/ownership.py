@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import SpyreHydraError
+from ..reading import InputError, read_text_bounded
 from .results import RESULT, write_json_atomic
 
 MARKER = ".spyre_sweep.json"
@@ -42,9 +43,9 @@ def new_sweep_id() -> str:
 
 def _read(path: Path) -> dict | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_text_bounded(path, what="sweep marker"))
         return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
+    except (InputError, ValueError, RecursionError):
         return None
 
 
@@ -85,6 +86,9 @@ def claim(sweep_dir: Path, points: list[list[str]], resume: bool) -> dict:
     """Take the sweep dir for this sweep (create it, or resume it); returns the marker."""
     digest = definition_hash(points)
     marker_path = sweep_dir / MARKER
+    if resume and not sweep_dir.is_dir():  # refused before anything is created
+        raise SweepDirError(f"sweep.resume=true: {sweep_dir} holds no sweep to resume. "
+                            "Fix: drop sweep.resume=true to start it there.")
     try:
         sweep_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:

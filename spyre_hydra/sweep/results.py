@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..reading import InputError, read_text_bounded
 
 RESULT = "result.json"
 MANIFEST = "sweep.json"
@@ -40,9 +41,9 @@ def _job_key(path: Path) -> tuple:
 
 def read_result(path: Path) -> dict[str, Any]:
     """One job's result.json; a damaged one becomes a failed record naming the error."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:  # a foreign or damaged file: report, go on
+    try:  # bounded: a result.json that is /dev/zero or a fifo must not hang the report
+        data = json.loads(read_text_bounded(path, what="sweep result"))
+    except (InputError, ValueError, RecursionError) as error:  # foreign or damaged: go on
         data = {"outcome": "failed", "error": f"unreadable {path}: {error}"}
     if not isinstance(data, dict) or not isinstance(data.get("job", {}), dict):
         data = {"outcome": "failed", "error": f"unreadable {path}: not a sweep job record "
@@ -69,8 +70,8 @@ def read_manifest(sweep_dir: str | os.PathLike) -> dict[str, Any] | None:
     """The sweep.json the pre-flight wrote (points and skipped ones), if any."""
     path = Path(sweep_dir) / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(read_text_bounded(path, what="sweep manifest"))
+    except (InputError, ValueError, RecursionError):
         return None
 
 

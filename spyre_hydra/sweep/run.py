@@ -142,19 +142,20 @@ def run_sweep(sweeper, arguments: list[str]):
                                                initial_job_idx=batch[0]))
                 checkpoint()  # a signal during the batch's last job
         except KeyboardInterrupt as error:
-            code = exit_code(error)
-            say(f"interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}): finished results "
-                f"are kept. Fix: rerun with sweep.resume=true hydra.sweep.dir={sweep_dir} "
-                "to run the rest.")
+            code = _interrupted(error, sweep_dir)
         except SystemExit:
             raise
         except Exception as error:
-            if tracker.ran == 0:
-                _cleanup(sweep_dir, existed)
-                _fail(f"the launcher failed before any job ran: {type(error).__name__}: "
-                      f"{str(error).strip()} Fix: check hydra.launcher.* settings.")
-            say(f"error: the launcher failed: {type(error).__name__}: {error}")
-            code = 1
+            stop = _interrupt_in(error)
+            if stop is not None:  # the signal hit inside OmegaConf, whose cleanup then raised
+                code = _interrupted(stop, sweep_dir)
+            else:
+                if tracker.ran == 0:
+                    _cleanup(sweep_dir, existed)
+                    _fail(f"the launcher failed before any job ran: {type(error).__name__}: "
+                          f"{str(error).strip()} Fix: check hydra.launcher.* settings.")
+                say(f"error: the launcher failed: {type(error).__name__}: {error}")
+                code = 1
         finally:
             if watcher is not None:
                 watcher.stop()
@@ -169,6 +170,24 @@ def run_sweep(sweeper, arguments: list[str]):
     if code:
         raise SystemExit(code)
     return returns
+
+
+def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt (SIGINT, or SIGTERM as one) an error was raised while handling."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _interrupted(error: KeyboardInterrupt, sweep_dir: Path) -> int:
+    code = exit_code(error)
+    say(f"interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}): finished results are kept. "
+        f"Fix: rerun with sweep.resume=true hydra.sweep.dir={sweep_dir} to run the rest.")
+    return code
 
 
 def _stamp() -> str:
