@@ -115,7 +115,8 @@ def _main(argv: list[str]) -> None:
     from .searchpath import use_conf_dir
 
     use_conf_dir(user_dir)
-    _register_sweeper()
+    if any(a in ("-m", "--multirun") or a.startswith("hydra.mode") for a in argv):
+        _register_sweeper()  # only a multirun instantiates a sweeper
     saved = sys.argv
     sys.argv = [PROG, *argv]
     app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",
