@@ -1,6 +1,7 @@
-"""mode=bench end to end: the tiny model's 2 static shapes on the eager backend, each served
-by `spyre-launch mode=serve` and measured with the plugin's sendnn-bench serve (vLLM's
-bench serve code). Slow: two engine starts and two benchmark clients."""
+"""mode=bench end to end, each point served by `spyre-launch mode=serve`: the tiny model's
+static shapes on the eager backend, measured with the plugin's sendnn-bench serve (vLLM's
+bench serve code plus Spyre metrics), and one shape on plain vLLM (backend=cpu), measured
+with vLLM's own bench serve. Slow: engine starts and benchmark clients."""
 
 from __future__ import annotations
 
@@ -58,3 +59,23 @@ def test_tiny_bench_sweep_two_shapes_reuses_the_server_across_bench_points(h, tm
     for name in ("summary.png", "pareto.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     assert "Traceback" not in proc.stderr
+
+
+def test_bench_on_plain_vllm_uses_vllms_own_serving_benchmark(h, tmp_path):
+    """backend=cpu (no Spyre plugin in the server): the client is vLLM's bench serve."""
+    out = tmp_path / "bench"
+    env = h.clean_env(PYTHONPATH=str(REPO), VLLM_LOGGING_LEVEL="WARNING")
+    proc = subprocess.run(
+        [str(ENGINE_PYTHON), "-m", "spyre_hydra.launch", "-m", "model=tiny_granite",
+         "runtime=static", "backend=cpu", "device=tp1", "mode=bench",
+         "runtime.warmup_shapes=[64,8,1]", "bench.num_prompts=2", f"hydra.sweep.dir={out}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    record = json.loads((out / "0" / "result.json").read_text())
+    assert record["outcome"] == "ok", record["error"]
+    bench = record["bench"]
+    assert bench["client"] == "vllm bench serve" and bench["spyre"] == {}
+    metrics = bench["metrics"]
+    assert metrics["completed"] == 2 and metrics["failed"] == 0
+    assert metrics["e2el_p99_ms"] >= metrics["e2el_p50_ms"] > 0
+    assert json.loads(Path(bench["result_files"][0]).read_text())["completed"] == 2
