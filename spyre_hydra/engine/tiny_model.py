@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from ..reading import InputError, read_text_bounded
-from ..writer import OutputError, write_cache
+from ..writer import OutputError, publish_dir, write_cache
 
 # Bump when the recipe below changes: a cached checkpoint with another version is rebuilt.
 RECIPE_VERSION = 3
@@ -199,17 +199,7 @@ def ensure_tiny_model(kind: str = "granite", cache_dir: str | os.PathLike | None
         tmp = Path(tempfile.mkdtemp(prefix=f".tiny-{kind}-", dir=root))
         try:
             _build(tmp, kind)
-            if target.exists():
-                # A directory can't be renamed over a non-empty one: move the broken one
-                # aside first, so readers only ever see a complete checkpoint or none.
-                trash = Path(tempfile.mkdtemp(prefix=f".trash-{kind}-", dir=root))
-                os.replace(target, trash / "old")
-                shutil.rmtree(trash, ignore_errors=True)
-            # mkdtemp makes 0700 (and safetensors writes 0600); the cache may be shared.
-            tmp.chmod(0o755)
-            for f in tmp.iterdir():
-                f.chmod(0o644)
-            os.replace(tmp, target)
+            publish_dir(tmp, target)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
