@@ -112,3 +112,13 @@ def as_nobody(fn, *args):
         data = fh.read()
     os.waitpid(pid, 0)
     return pickle.loads(data) if data else ("raised", "child died")
+
+
+def drop_log_handlers() -> None:
+    """Hydra configures logging handlers on the stream of the run that made them; an
+    in-process run after an earlier test's capture closed would write to a closed stream."""
+    import logging
+
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in list(getattr(logger, "handlers", [])):
+            logger.removeHandler(handler)

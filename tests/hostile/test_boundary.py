@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+import hostile_helpers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -186,14 +188,6 @@ def _call(prog: str, argv: list[str]) -> int:
     return 0
 
 
-def _drop_log_handlers() -> None:
-    """Hydra configures logging handlers on the stdout of the run; an in-process run after
-    the capture of an earlier test closed would write to a closed stream."""
-    import logging
-
-    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
-        for handler in list(getattr(logger, "handlers", [])):
-            logger.removeHandler(handler)
 
 
 @pytest.fixture
@@ -203,9 +197,9 @@ def work(tmp_path, monkeypatch):
     monkeypatch.chdir(cwd)
     monkeypatch.delenv("SPYRE_HYDRA_DEBUG", raising=False)
     monkeypatch.setattr(sys, "argv", ["pytest"])
-    _drop_log_handlers()
+    hostile_helpers.drop_log_handlers()
     yield tmp_path
-    _drop_log_handlers()
+    hostile_helpers.drop_log_handlers()
 
 
 def _argv(case: Case, tmp: Path) -> list[str]:

@@ -6,7 +6,6 @@ that nothing outside the expected output changed."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import pickle
 import shutil
@@ -16,17 +15,13 @@ from pathlib import Path
 
 import pytest
 
+
 import hostile_helpers as helpers
 
 LEGACY = Path("/work/shared/reference/vllm-spyre-1.10.0/model_configs.yaml")
 BASE = Path(__file__).resolve().parents[2] / "conf" / "model" / "family" / "base.yaml"
 
 
-def _drop_log_handlers() -> None:
-    """Hydra's logging handlers point at the stream of the run that made them."""
-    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
-        for handler in list(getattr(logger, "handlers", [])):
-            logger.removeHandler(handler)
 
 
 @pytest.fixture
@@ -37,9 +32,9 @@ def work(tmp_path, monkeypatch):
     monkeypatch.delenv("SPYRE_HYDRA_DEBUG", raising=False)
     monkeypatch.setenv("SPYRE_HYDRA_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(sys, "argv", ["pytest"])
-    _drop_log_handlers()
+    helpers.drop_log_handlers()
     yield tmp_path
-    _drop_log_handlers()
+    helpers.drop_log_handlers()
 
 
 def _launch(capfd, *argv) -> tuple[int, str, str]:
