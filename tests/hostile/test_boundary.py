@@ -188,8 +188,6 @@ def _call(prog: str, argv: list[str]) -> int:
     return 0
 
 
-
-
 @pytest.fixture
 def work(tmp_path, monkeypatch):
     cwd = tmp_path / "cwd"

@@ -22,8 +22,6 @@ LEGACY = Path("/work/shared/reference/vllm-spyre-1.10.0/model_configs.yaml")
 BASE = Path(__file__).resolve().parents[2] / "conf" / "model" / "family" / "base.yaml"
 
 
-
-
 @pytest.fixture
 def work(tmp_path, monkeypatch):
     cwd = tmp_path / "cwd"
