@@ -132,24 +132,22 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             applied, kept = apply_settings(plan["env"])
             record["env"] = _env_record(applied, kept, dict(os.environ), start_env)
             print(json.dumps(plan, ensure_ascii=False, separators=(",", ":")), flush=True)
-        elif plan["mode"] == "bench":
-            from .bench import run_bench
+        else:  # a child process (engine, or server + benchmark) gets the job's env
+            env = dict(start_env)
+            applied, kept = apply_settings(plan["env"], env)
+            record["env"] = _env_record(applied, kept, env, start_env)
+            if plan["mode"] == "bench":
+                from .bench import run_bench
 
-            env = dict(start_env)
-            applied, kept = apply_settings(plan["env"], env)
-            record["env"] = _env_record(applied, kept, env, start_env)
-            with interruptible():
-                value = run_bench(plan, cfg, hc, env, job_dir)
-            record["bench"] = value
-            record["timings"].update(value.get("timings") or {})
-        else:
-            env = dict(start_env)
-            applied, kept = apply_settings(plan["env"], env)
-            record["env"] = _env_record(applied, kept, env, start_env)
-            with interruptible():
-                value = run_engine(plan, cfg, env, job_dir, hc)
-            record["engine"] = value
-            record["timings"].update(_timings(value))
+                with interruptible():
+                    value = run_bench(plan, cfg, hc, env, job_dir)
+                record["bench"] = value
+                record["timings"].update(value.get("timings") or {})
+            else:
+                with interruptible():
+                    value = run_engine(plan, cfg, env, job_dir, hc)
+                record["engine"] = value
+                record["timings"].update(_timings(value))
         record["outcome"] = "ok"
     except Exception as error:  # recorded, never raised: the other points must go on
         record.update(outcome="failed", error=_error_text(error))
