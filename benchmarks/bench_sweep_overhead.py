@@ -31,7 +31,7 @@ PROMPTS, IN_LEN, OUT_LEN = 8, 60, 8
 def ours(tmp: Path) -> float:
     out = tmp / "spyre"
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.launch", "-m", *COMMON,
+    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.cli.launch", "-m", *COMMON,
                            "mode=bench", f"runtime.warmup_shapes={','.join(SHAPES)}",
                            "bench.max_concurrency=1,2", f"bench.num_prompts={PROMPTS}",
                            f"hydra.sweep.dir={out}"], cwd=tmp, capture_output=True, text=True)
@@ -42,7 +42,7 @@ def ours(tmp: Path) -> float:
 
 
 def plan_of(shape: str, tmp: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.launch", *COMMON, "mode=plan",
+    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.cli.launch", *COMMON, "mode=plan",
                            f"runtime.warmup_shapes={shape}"], cwd=tmp, capture_output=True,
                           text=True, check=True)
     return json.loads(proc.stdout)

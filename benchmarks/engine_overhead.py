@@ -96,10 +96,10 @@ def main() -> int:
                         "so the ratio shows the front door's own cost only")
     opts = parser.parse_args()
 
+    from spyre_hydra import compose
+    from spyre_hydra.conftree.compose import compose_launch
     from spyre_hydra.engine.backend import free_port
     from spyre_hydra.engine.modes import launch_env, resolve_engine_args
-    from spyre_hydra import compose
-    from spyre_hydra.composer import compose_launch
 
     overrides = ["backend=eager", f"max_tokens={opts.max_tokens}"]
     cfg = compose_launch(overrides)

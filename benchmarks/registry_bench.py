@@ -98,7 +98,7 @@ def import_plugin_registry(package_dir: Path):
 
 def export_plugin_yaml(registry, path: Path) -> None:
     """Our catalog in the plugin 2.6.3 schema (blocks at the `default` version)."""
-    from spyre_hydra.versions import select_block_override
+    from spyre_hydra.conftree.versions import select_block_override
 
     models = {}
     for name in registry.list_models():
@@ -123,7 +123,7 @@ def export_plugin_yaml(registry, path: Path) -> None:
 
 # -- 1. catalog load ---------------------------------------------------------------------
 def bench_load(reps: int, plugin_registry) -> list[str]:
-    from spyre_hydra.registry import ModelConfigRegistry
+    from spyre_hydra.catalog.registry import ModelConfigRegistry
 
     work = Path(tempfile.mkdtemp(prefix="registry-bench-"))
     os.environ["SPYRE_HYDRA_CACHE"] = str(work / "cache")
@@ -154,7 +154,7 @@ def bench_load(reps: int, plugin_registry) -> list[str]:
 # -- 2. plan wall time -------------------------------------------------------------------
 def bench_plan(reps: int) -> list[str]:
     launch = Path(sys.executable).parent / "spyre-launch"
-    cmd = [str(launch)] if launch.exists() else [sys.executable, "-m", "spyre_hydra.launch"]
+    cmd = [str(launch)] if launch.exists() else [sys.executable, "-m", "spyre_hydra.cli.launch"]
     env = {k: v for k, v in os.environ.items() if k != "SPYRE_HYDRA_CACHE"}
 
     def plan():
@@ -198,8 +198,8 @@ def synthetic_architectures(n: int, n_types: int, rng: random.Random) -> list[di
 
 
 def bench_match(reps: int, plugin_registry, plugin_config) -> list[str]:
-    from spyre_hydra.matcher import ModelMatcher, Pattern
-    from spyre_hydra.registry import ModelConfigRegistry
+    from spyre_hydra.catalog.matcher import ModelMatcher, Pattern
+    from spyre_hydra.catalog.registry import ModelConfigRegistry
 
     verdicts = []
     for label, n_types in (("50 model types", 50), ("one model type", 1)):

@@ -34,7 +34,7 @@ def _children_cpu() -> float:
 def timed(argv: list[str], cwd: str) -> tuple[float, float, str]:
     """(wall s, cpu s, stderr) of one spyre-launch process."""
     cpu0, wall0 = _children_cpu(), time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.launch", *argv], cwd=cwd,
+    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.cli.launch", *argv], cwd=cwd,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall, cpu = time.perf_counter() - wall0, _children_cpu() - cpu0
     if proc.returncode != 0:

@@ -8,29 +8,28 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
-
 _EXPORTS = {
-    "get_model_registry": "registry",
-    "reset_registries": "registry",
-    "ModelConfigRegistry": "registry",
-    "ModelEntry": "entry",
-    "ModelMatcher": "matcher",
-    "Pattern": "matcher",
-    "DefaultConfigurator": "configurator",
-    "ModelConfigurator": "configurator",
-    "ConfigurationSummary": "configurator",
-    "ConfigValue": "configurator",
-    "register_resolvers": "resolvers",
-    "installed_sendnn_version": "versions",
-    "select_block_override": "versions",
-    "compose": "front",
-    "check_point": "front",
-    "plan_from_config": "front",
-    "compose_launch": "composer",
-    "LaunchPlan": "launchplan",
-    "Provenance": "launchplan",
-    "build_plan": "plan",
+    "__version__": "_version",
+    "get_model_registry": "catalog.registry",
+    "reset_registries": "catalog.registry",
+    "ModelConfigRegistry": "catalog.registry",
+    "ModelEntry": "catalog.model_entry",
+    "ModelMatcher": "catalog.matcher",
+    "Pattern": "catalog.matcher",
+    "DefaultConfigurator": "catalog.configurator",
+    "ModelConfigurator": "catalog.configurator",
+    "ConfigurationSummary": "catalog.configurator",
+    "ConfigValue": "catalog.configurator",
+    "register_resolvers": "conftree.resolvers",
+    "installed_sendnn_version": "conftree.versions",
+    "select_block_override": "conftree.versions",
+    "compose": "plan.front",
+    "check_point": "plan.front",
+    "plan_from_config": "plan.front",
+    "compose_launch": "conftree.compose",
+    "LaunchPlan": "plan.launchplan",
+    "Provenance": "plan.launchplan",
+    "build_plan": "plan.build",
     "SpyreHydraError": "errors",
     "ConfigValidationError": "errors",
     "UnknownOptionError": "errors",
@@ -45,7 +44,7 @@ _EXPORTS = {
     "PlanMismatchError": "errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [*_EXPORTS]
 
 
 def __getattr__(name: str):

@@ -69,7 +69,7 @@ def clean_registries():
     """Forget loaded registries and Hydra's global state before and after each test."""
     from hydra.core.global_hydra import GlobalHydra
 
-    from spyre_hydra.registry import reset_registries
+    from spyre_hydra.catalog.registry import reset_registries
 
     reset_registries()
     GlobalHydra.instance().clear()
@@ -136,7 +136,7 @@ def launch_cmd(prog: str = "spyre-launch") -> list[str]:
     script = Path(sys.executable).parent / prog
     if script.is_file():
         return [str(script)]
-    module = {"spyre-launch": "spyre_hydra.launch", "spyre-hydra": "spyre_hydra.cli"}[prog]
+    module = {"spyre-launch": "spyre_hydra.cli.launch", "spyre-hydra": "spyre_hydra.cli.main"}[prog]
     return [sys.executable, "-m", module]
 
 

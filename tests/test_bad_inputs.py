@@ -335,11 +335,11 @@ def _in_process(case: Case, argv: list[str]):
     if case.prog == "spyre-hydra":
         import importlib
 
-        from spyre_hydra.cli import build_parser
+        from spyre_hydra.cli.main import build_parser
 
         args = build_parser().parse_args(argv)
         return importlib.import_module(args._module).run(args)
-    from spyre_hydra.tools.explain import explain
+    from spyre_hydra.cli.explain import explain
 
     conf = None
     if argv[:1] == ["--config-dir"]:
@@ -388,7 +388,7 @@ def test_error_from_cli(case, tmp_path, h):
 def test_platform_refused_names_platforms_and_fix(monkeypatch):
     import platform
 
-    from spyre_hydra.tools.explain import explain
+    from spyre_hydra.cli.explain import explain
 
     monkeypatch.setattr(platform, "machine", lambda: "riscv64")
     with pytest.raises(E.PlatformError, match=r"'ibm-granite/granite-3\.3-8b-instruct' is "
@@ -400,7 +400,7 @@ def test_platform_refused_names_platforms_and_fix(monkeypatch):
 def test_platform_override_allows_with_a_warning(monkeypatch):
     import platform
 
-    from spyre_hydra.tools.explain import explain
+    from spyre_hydra.cli.explain import explain
 
     monkeypatch.setattr(platform, "machine", lambda: "riscv64")
     result = explain(["model=granite_8b", "allow_unsupported_platform=true", "mode=plan"])
@@ -412,7 +412,7 @@ def test_platform_override_allows_with_a_warning(monkeypatch):
 def test_platform_listed_or_empty_is_accepted(monkeypatch):
     import platform
 
-    from spyre_hydra.checks.runtime import check_platform
+    from spyre_hydra.plan.runtime import check_platform
 
     monkeypatch.setattr(platform, "machine", lambda: "s390x")
     assert check_platform({"model": {"hf_id": "x", "platforms": ["s390x"]}}) is None

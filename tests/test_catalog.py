@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from spyre_hydra import catalog
+from spyre_hydra.catalog import loader as catalog
+from spyre_hydra.catalog.registry import ModelConfigRegistry
+from spyre_hydra.conftree.compose import compose_launch
+from spyre_hydra.conftree.roots import search_path
 from spyre_hydra.errors import ConfigValidationError
-from spyre_hydra.paths import search_path
-from spyre_hydra.composer import compose_launch
-from spyre_hydra.registry import ModelConfigRegistry
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_OPTIONS = sorted(p.stem for p in (CONF / "model").glob("*.yaml") if p.stem != "auto")

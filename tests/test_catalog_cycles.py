@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from spyre_hydra.catalog import load_catalog
+from spyre_hydra.catalog.loader import load_catalog
 from spyre_hydra.errors import ConfigValidationError
 
 RINGS = {"self": {"a": "a"}, "two": {"a": "b", "b": "a"}, "three": {"a": "b", "b": "c", "c": "a"}}

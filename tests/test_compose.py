@@ -8,8 +8,8 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from spyre_hydra.composer import compose_launch
-from spyre_hydra.plan import build_plan
+from spyre_hydra.conftree.compose import compose_launch
+from spyre_hydra.plan.build import build_plan
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 ALL_FILES = sorted(p.relative_to(CONF).as_posix() for p in CONF.rglob("*.yaml"))
@@ -29,8 +29,8 @@ def _model_layouts() -> list[tuple[str, str, str]]:
     """(model option, device option, runtime) for every layout a model file declares."""
     # The fast loader only lists the layouts (test_catalog proves it equals Hydra's
     # compose); every test below composes with Hydra itself.
-    from spyre_hydra.catalog import load_entries
-    from spyre_hydra.paths import search_path
+    from spyre_hydra.catalog.loader import load_entries
+    from spyre_hydra.conftree.roots import search_path
 
     tp_to_device = {_read(CONF / "device" / f"{d}.yaml")["tp_size"]: d for d in DEVICES}
     entries = load_entries(search_path(None))

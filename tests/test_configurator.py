@@ -7,8 +7,12 @@ import os
 
 import pytest
 
-from spyre_hydra.configurator import (ConfigValue, DefaultConfigurator, DeviceSettings,
-                                      strict_from_env)
+from spyre_hydra.catalog.configurator import (
+    ConfigValue,
+    DefaultConfigurator,
+    DeviceSettings,
+    strict_from_env,
+)
 from spyre_hydra.errors import ConfigConflictError
 
 ENV = {"VLLM_DT_MAX_BATCH_TKV_LIMIT": 131072, "FLEX_HDMA_P2PSIZE": 268435456,
@@ -135,7 +139,7 @@ def test_chunked_prefill_keeps_user_value(h):
 
 
 def test_chunked_prefill_from_the_catalog(conf_copy, h):
-    from spyre_hydra.registry import get_model_registry
+    from spyre_hydra.catalog.registry import get_model_registry
 
     (conf_copy / "model" / "chunky.yaml").write_text(
         "defaults:\n  - family/granite_33_8b@_here_\n  - _self_\nhf_id: test/chunky\n"

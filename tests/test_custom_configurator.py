@@ -11,14 +11,14 @@ from types import SimpleNamespace
 import pytest
 
 from spyre_hydra import DefaultConfigurator, ModelConfigurator
-from spyre_hydra.configurator import DeviceSettings, make_configurator
+from spyre_hydra.catalog.configurator import DeviceSettings, make_configurator
+from spyre_hydra.catalog.registry import get_model_registry
 from spyre_hydra.errors import ConfigValidationError
-from spyre_hydra.registry import get_model_registry
 
 PKG = "spyre_user_configurators"
 USER_CODE = """
 from spyre_hydra import DefaultConfigurator, ModelConfigurator
-from spyre_hydra.configurator import DeviceSettings
+from spyre_hydra.catalog.configurator import DeviceSettings
 
 
 class ExtraEnv(DefaultConfigurator):
@@ -167,7 +167,7 @@ def test_cli_loads_the_user_configurator_without_vllm(h, user_pkg, tmp_path):
     assert "user/custom-tiny" in listed.stdout
     code = textwrap.dedent(f"""
         import sys
-        from spyre_hydra.registry import get_model_registry
+        from spyre_hydra.catalog.registry import get_model_registry
         c = get_model_registry({str(conf)!r}).get_configurator("custom_tiny", "none")
         print(type(c).__name__, "vllm" in sys.modules, "torch" in sys.modules)
     """)

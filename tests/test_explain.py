@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from spyre_hydra.cli import main
-from spyre_hydra.tools.explain import explain, format_text
+from spyre_hydra.cli.explain import explain, format_text
+from spyre_hydra.cli.main import main
 
 BASE = ["model=granite_8b", "device=tp4"]
 
@@ -184,7 +184,7 @@ def test_cli_errors_are_one_message(capsys, args, needle):
 
 
 def test_explain_imports_neither_torch_nor_vllm():
-    code = ("import sys; from spyre_hydra.cli import main; main(['explain','model=granite_8b',"
+    code = ("import sys; from spyre_hydra.cli.main import main; main(['explain','model=granite_8b',"
             "'device=tp4']); print([m for m in ('torch','vllm') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("[]")

@@ -71,7 +71,7 @@ def test_to_dict_keeps_every_plan_key_and_adds_provenance(h):
            "engine_args", "env", "backend_env", "warmup_shapes", "supported", "summary",
            "conflicts", "warnings"]
     assert list(data)[:len(old)] == old
-    from spyre_hydra import stamp
+    from spyre_hydra.conftree import stamp
 
     assert data["versions"] == stamp.installed_versions()
     assert data["catalog_fingerprint"] == stamp.catalog_fingerprint([h.conf])

@@ -46,7 +46,7 @@ def test_a_disabled_collector_stays_disabled():
 
 def test_spyre_launch_script_freezes_before_exit(h, tmp_path):
     """Only the console script: main(argv) called from Python leaves the heap alone."""
-    code = ("import gc, sys\nfrom spyre_hydra.launch import main\n"
+    code = ("import gc, sys\nfrom spyre_hydra.cli.launch import main\n"
             "sys.argv = ['spyre-launch', 'mode=plan', 'backend=eager']\n"
             "try:\n    main({argv})\nfinally:\n"
             "    print('FROZEN', gc.get_freeze_count() > 0, file=sys.stderr)\n")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from spyre_hydra.composer import compose_launch
+from spyre_hydra.conftree.compose import compose_launch
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CASES = [(d, v) for d in ("tp1", "tp4") for v in ("1.0.2", "1.0.3")]

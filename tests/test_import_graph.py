@@ -86,8 +86,8 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_sees_function_level_imports():
     graph = import_graph()
     # launch imports the engine only inside its task function
-    assert "spyre_hydra.engine.modes" in graph["spyre_hydra.launch"]
-    assert "spyre_hydra.checks.argv" in graph["spyre_hydra.launch"]
+    assert "spyre_hydra.engine.modes" in graph["spyre_hydra.cli.launch"]
+    assert "spyre_hydra.plan.argv" in graph["spyre_hydra.cli.launch"]
 
 
 def test_cycle_finder_finds_a_cycle():
@@ -105,3 +105,84 @@ def test_hydra_private_api_only_in_the_adapter(needle):
                    if needle in p.read_text(encoding="utf-8")
                    and p.name != "hydra_adapter.py")
     assert found == []
+
+
+#: The packages of spyre_hydra, lowest layer first. A module may import from its own package
+#: and from lower layers only; packages that share a layer do not import each other.
+LAYERS = [
+    {"spyre_hydra.errors", "spyre_hydra._version"},
+    {"spyre_hydra.io"},
+    {"spyre_hydra.conftree"},
+    {"spyre_hydra.catalog"},
+    {"spyre_hydra.legacy"},
+    {"spyre_hydra.plan"},
+    {"spyre_hydra.engine"},
+    {"spyre_hydra.sweep", "spyre_hydra.deploy"},
+    {"spyre_hydra.cli"},
+    {"spyre_hydra"},
+]
+#: Imports that still run upward, each a known debt (issue 14), never a new one.
+KNOWN_UPWARD: set[tuple[str, str]] = {
+    ("spyre_hydra.plan.argv", "spyre_hydra.engine.backend"),
+    ("spyre_hydra.plan.inputs", "spyre_hydra.engine.tiny_model"),
+    ("spyre_hydra.plan.launchplan", "spyre_hydra.engine.build"),
+    ("spyre_hydra.plan.launchplan", "spyre_hydra.engine.launchenv"),
+}
+
+
+def package_of(module: str) -> str:
+    """The layer package a module belongs to (the root's own modules stand for themselves)."""
+    parts = module.split(".")
+    if len(parts) == 1:
+        return module
+    candidate = ".".join(parts[:2])
+    return candidate
+
+
+def layer_of(module: str) -> int:
+    package = package_of(module)
+    for index, members in enumerate(LAYERS):
+        if package in members:
+            return index
+    raise KeyError(package)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
+    """(importer, imported) pairs that break the layer order."""
+    bad = set()
+    for module, targets in graph.items():
+        for target in targets:
+            if package_of(module) == package_of(target):
+                continue
+            if layer_of(target) >= layer_of(module):
+                bad.add((module, target))
+    return bad
+
+
+def test_every_package_has_a_layer():
+    unplaced = sorted({package_of(m) for m in import_graph()} - set().union(*LAYERS))
+    assert unplaced == [], f"packages without a layer in LAYERS: {unplaced}"
+
+
+def test_the_root_holds_only_the_public_face():
+    root = sorted(p.name for p in PKG.glob("*.py"))
+    assert root == ["__init__.py", "_version.py", "errors.py"]
+
+
+def test_layer_checker_finds_an_upward_import():
+    graph = {"spyre_hydra.io.writer": {"spyre_hydra.plan.front"},
+             "spyre_hydra.sweep.job": {"spyre_hydra.deploy.bundle"},
+             "spyre_hydra.cli.main": {"spyre_hydra.io.writer"}}
+    assert upward_imports(graph) == {("spyre_hydra.io.writer", "spyre_hydra.plan.front"),
+                                     ("spyre_hydra.sweep.job", "spyre_hydra.deploy.bundle")}
+
+
+def test_imports_follow_the_layers():
+    new = sorted(upward_imports(import_graph()) - KNOWN_UPWARD)
+    assert new == [], "imports against the layer order: " + "; ".join(f"{a} -> {b}" for a, b in new)
+
+
+def test_known_upward_imports_are_still_there():
+    """A debt that was paid is struck off KNOWN_UPWARD, so the list never hides a new one."""
+    gone = sorted(KNOWN_UPWARD - upward_imports(import_graph()))
+    assert gone == []

@@ -1,4 +1,4 @@
-"""spyre_hydra.checks.inputs.check_inputs: plan-time checks of model.path and the prompts (no vllm)."""
+"""spyre_hydra.plan.inputs.check_inputs: plan-time checks of model.path and the prompts (no vllm)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from spyre_hydra.errors import ConfigValidationError, UnknownModelError
-from spyre_hydra.checks.inputs import check_inputs, read_prompts
+from spyre_hydra.plan.inputs import check_inputs, read_prompts
 
 REPO = Path(__file__).resolve().parents[1]
 G8B = REPO / "tests" / "data" / "hf_configs" / "ibm-granite" / "granite-3.3-8b-instruct"
@@ -33,7 +33,7 @@ def checkpoint(tmp_path: Path, **changes) -> Path:
 def test_real_tree_with_matching_checkpoint_has_no_warning(tmp_path):
     from omegaconf import OmegaConf
 
-    from spyre_hydra.composer import compose_launch
+    from spyre_hydra.conftree.compose import compose_launch
 
     ckpt = checkpoint(tmp_path)
     cfg = compose_launch(["model=granite_8b", f"model.path={ckpt}", "mode=generate"])
@@ -131,7 +131,7 @@ def test_every_input_problem_at_once(tmp_path):
 
 
 def test_checking_imports_neither_torch_nor_vllm(tmp_path):
-    code = ("import sys; from spyre_hydra.checks.inputs import check_inputs; "
+    code = ("import sys; from spyre_hydra.plan.inputs import check_inputs; "
             "check_inputs({'model': {'path': 'builtin:tiny_granite'}, 'mode': 'plan'}, True); "
             "print(sorted(m for m in ('torch', 'vllm', 'transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

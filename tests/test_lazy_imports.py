@@ -45,10 +45,10 @@ WRAPPER = textwrap.dedent("""
             except ImportError:
                 pass
         elif what == "launch":
-            from spyre_hydra.launch import main
+            from spyre_hydra.cli.launch import main
             main(argv)
         else:
-            from spyre_hydra.cli import main
+            from spyre_hydra.cli.main import main
             code = main(argv)
     except SystemExit as exc:
         code = exc.code

@@ -15,15 +15,15 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from spyre_hydra.catalog.registry import get_model_registry, reset_registries
+from spyre_hydra.conftree.roots import shipped_conf_dir
+from spyre_hydra.conftree.versions import select_block_override
 from spyre_hydra.errors import LegacyFormatError, VersionError
-from spyre_hydra.hfconfig import as_object, read_hf_config
+from spyre_hydra.io.hfconfig import as_object, read_hf_config
+from spyre_hydra.io.writer import OutputError
 from spyre_hydra.legacy.exporter import export_legacy
 from spyre_hydra.legacy.importer import import_legacy
 from spyre_hydra.legacy.layout import unique_names
-from spyre_hydra.paths import shipped_conf_dir
-from spyre_hydra.registry import get_model_registry, reset_registries
-from spyre_hydra.versions import select_block_override
-from spyre_hydra.writer import OutputError
 
 DATA = Path(__file__).parent / "data"
 LEGACY = DATA / "legacy"
@@ -205,7 +205,7 @@ def test_families_come_from_shared_anchors(imported):
 def test_hydra_composes_what_the_registry_reads(imported, option):
     from omegaconf import OmegaConf
 
-    from spyre_hydra.composer import compose_launch
+    from spyre_hydra.conftree.compose import compose_launch
 
     conf, registry = imported["2.6.3"]
     model = OmegaConf.to_container(compose_launch([f"model={option}"], conf)["model"])

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from spyre_hydra.cli import main
-from spyre_hydra.tools.listing import blocks_text, markdown, rows
+from spyre_hydra.cli.listing import blocks_text, markdown, rows
+from spyre_hydra.cli.main import main
 
 START, END = "<!-- models:start -->", "<!-- models:end -->"
 
@@ -30,7 +30,7 @@ def test_readme_table_is_the_generated_one(h, capsys):
 
 
 def test_markdown_has_every_catalog_model_with_versioned_blocks(capsys):
-    from spyre_hydra.registry import get_model_registry
+    from spyre_hydra.catalog.registry import get_model_registry
 
     text = _markdown(capsys)
     lines = text.strip().splitlines()
@@ -89,7 +89,7 @@ def test_markdown_escapes_pipes():
 
 
 def test_rows_are_in_catalog_order(h):
-    from spyre_hydra.registry import get_model_registry
+    from spyre_hydra.catalog.registry import get_model_registry
 
     registry = get_model_registry()
     assert [r["option"] for r in rows(registry)] == registry.list_options()
@@ -117,7 +117,7 @@ def test_check_without_hf_configs_prints_only_diagnostics(capsys):
 
 
 def test_schema_documents_every_field(capsys):
-    from spyre_hydra.tools.schema_doc import fields
+    from spyre_hydra.cli.schema_doc import fields
 
     table = fields()
     assert {"class": "ModelSpec", "field": "platforms", "type": "List[str]",
@@ -133,7 +133,7 @@ def test_schema_documents_every_field(capsys):
 
 
 def test_schema_reads_attribute_docstrings_from_source():
-    from spyre_hydra.tools.schema_doc import fields
+    from spyre_hydra.cli.schema_doc import fields
 
     src = ("from dataclasses import dataclass\n@dataclass\nclass A:\n    x: int = 1\n"
            "    '''The x.'''\n    y: str = 'a'\nclass NotData:\n    z: int = 0\n")

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from spyre_hydra.hfconfig import as_object
-from spyre_hydra.matcher import ModelMatcher, Pattern, field_count
-from spyre_hydra.registry import get_model_registry
+from spyre_hydra.catalog.matcher import ModelMatcher, Pattern, field_count
+from spyre_hydra.catalog.registry import get_model_registry
+from spyre_hydra.io.hfconfig import as_object
 
 
 def P(name, model_type="granite", priority=0, order=0, **attrs):

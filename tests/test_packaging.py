@@ -58,6 +58,7 @@ def test_py_typed_marker_is_package_data():
 
 def test_engine_extra_keeps_ranges_and_the_setup_script_pins():
     import re
+
     from packaging.requirements import Requirement
 
     extra = [Requirement(r) for r in _pyproject()["project"]["optional-dependencies"]["engine"]]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from spyre_hydra.conftree.roots import group_options, shipped_conf_dir
 from spyre_hydra.errors import SpyreHydraError
-from spyre_hydra.paths import group_options, shipped_conf_dir
 
 ROOTS = [shipped_conf_dir()]
 SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
@@ -66,7 +66,7 @@ def quiet_env(monkeypatch):
 @SETTINGS
 @given(overrides=override_lists)
 def test_overrides_give_a_plan_or_a_project_error(overrides, quiet_env):
-    from spyre_hydra.tools.explain import explain
+    from spyre_hydra.cli.explain import explain
 
     before = dict(os.environ)
     try:
@@ -85,7 +85,7 @@ def test_overrides_give_a_plan_or_a_project_error(overrides, quiet_env):
 
 # -- HF configs -------------------------------------------------------------------------
 def _catalog_patterns():
-    from spyre_hydra.registry import get_model_registry
+    from spyre_hydra.catalog.registry import get_model_registry
 
     return [(p.model_type, dict(p.attributes)) for p in get_model_registry().matcher.patterns()]
 
@@ -117,8 +117,8 @@ def hf_configs(draw):
 @SETTINGS
 @given(config=hf_configs())
 def test_hf_configs_match_the_best_pattern_or_nothing(config):
-    from spyre_hydra.matcher import ModelMatcher
-    from spyre_hydra.registry import get_model_registry
+    from spyre_hydra.catalog.matcher import ModelMatcher
+    from spyre_hydra.catalog.registry import get_model_registry
 
     registry = get_model_registry()
     for hf in (config, SimpleNamespace(**{k: v for k, v in config.items()
@@ -137,7 +137,7 @@ def test_hf_configs_match_the_best_pattern_or_nothing(config):
 @SETTINGS
 @given(config=st.one_of(hf_configs(), json_values))
 def test_model_auto_gives_a_plan_or_a_project_error(config, tmp_path_factory, quiet_env):
-    from spyre_hydra.tools.explain import explain
+    from spyre_hydra.cli.explain import explain
 
     ckpt = tmp_path_factory.mktemp("ckpt")
     (ckpt / "config.json").write_text(json.dumps(config))
@@ -152,7 +152,7 @@ def test_model_auto_gives_a_plan_or_a_project_error(config, tmp_path_factory, qu
 @SETTINGS
 @given(raw=st.binary(max_size=64))
 def test_config_json_bytes_parse_or_raise_a_project_error(raw, tmp_path_factory):
-    from spyre_hydra.hfconfig import read_hf_config
+    from spyre_hydra.io.hfconfig import read_hf_config
 
     ckpt = tmp_path_factory.mktemp("raw")
     (ckpt / "config.json").write_bytes(raw)
@@ -172,8 +172,8 @@ def test_config_json_bytes_parse_or_raise_a_project_error(raw, tmp_path_factory)
        version=st.one_of(st.sampled_from(["1.0.2", "1.0.3", "none", "not installed", "0.0.0",
                                           "2.0", None]), st.text(max_size=6)))
 def test_block_selection_gives_an_int_none_or_a_version_error(value, version):
+    from spyre_hydra.conftree.versions import select_block_override
     from spyre_hydra.errors import VersionError
-    from spyre_hydra.versions import select_block_override
 
     try:
         blocks = select_block_override(value, version)
@@ -197,8 +197,8 @@ pattern_attrs = st.dictionaries(
        data=st.data())
 def test_indexed_matcher_equals_a_linear_scan(archs, data):
     """The value index only skips patterns that cannot match: same answers as a scan."""
-    from spyre_hydra import matcher as m
-    from spyre_hydra.matcher import ModelMatcher, Pattern
+    from spyre_hydra.catalog import matcher as m
+    from spyre_hydra.catalog.matcher import ModelMatcher, Pattern
 
     patterns = [Pattern(f"m{i}", t, attrs, prio, i) for i, (t, attrs, prio) in enumerate(archs)]
     leaf, m.LEAF_SIZE = m.LEAF_SIZE, 2  # deep trees from few patterns

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from spyre_hydra.catalog.registry import get_model_registry, reset_registries
 from spyre_hydra.errors import UnknownModelError, UnsupportedRuntimeError
-from spyre_hydra.hfconfig import as_object
-from spyre_hydra.registry import get_model_registry, reset_registries
+from spyre_hydra.io.hfconfig import as_object
 
 CATALOG_IDS = {
     "BAAI/bge-reranker-large", "BAAI/bge-reranker-v2-m3", "intfloat/multilingual-e5-large",

@@ -9,10 +9,14 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
-from spyre_hydra import resolvers, versions
+from spyre_hydra.conftree import resolvers, versions
+from spyre_hydra.conftree.resolvers import register_resolvers
+from spyre_hydra.conftree.versions import (
+    installed_sendnn_version,
+    parse_version,
+    select_block_override,
+)
 from spyre_hydra.errors import VersionError
-from spyre_hydra.resolvers import register_resolvers
-from spyre_hydra.versions import installed_sendnn_version, parse_version, select_block_override
 
 MAPPING = {"<1.0.3": 2080, "default": 8192}
 
@@ -187,7 +191,7 @@ def test_not_installed(monkeypatch, refuse_sendnn):
 
 
 def test_auto_option_resolves_from_metadata(monkeypatch, refuse_sendnn):
-    from spyre_hydra.composer import compose_launch
+    from spyre_hydra.conftree.compose import compose_launch
 
     def version(dist):
         if dist == "torch_sendnn":

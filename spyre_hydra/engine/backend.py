@@ -13,7 +13,7 @@ import os
 import socket
 from pathlib import Path
 
-from ..reading import load_yaml
+from spyre_hydra.io.reading import load_yaml
 
 BACKENDS = ("sendnn", "eager", "cpu")
 
@@ -54,7 +54,7 @@ def backend_conf(name: str, conf_dir=None) -> dict:
     """The static settings of conf/backend/<name>.yaml (name, env, engine_args) -- the one
     place they are written down. Read as plain YAML: one flat file, nothing to compose."""
 
-    from ..paths import find_config, search_path
+    from spyre_hydra.conftree.roots import find_config, search_path
 
     path = find_config(f"backend/{name}", search_path(conf_dir))
     if name not in BACKENDS or path is None:
@@ -97,10 +97,10 @@ def model_config_file(sendnn_version: str | None, conf_dir=None) -> Path:
     the plugin's own registry (which runs under backend=sendnn) reads what the plan read."""
     import hashlib
 
-    from ..catalog import _fingerprint
-    from ..legacy.exporter import export_legacy
-    from ..paths import cache_dir, search_path
-    from ..versions import parse_version
+    from spyre_hydra.catalog.loader import _fingerprint
+    from spyre_hydra.conftree.roots import cache_dir, search_path
+    from spyre_hydra.conftree.versions import parse_version
+    from spyre_hydra.legacy.exporter import export_legacy
 
     version = parse_version(sendnn_version)
     key = hashlib.sha256(f"{_fingerprint(search_path(conf_dir))}:{version or 'default'}"
@@ -115,7 +115,7 @@ def _sweep_sets_backend(parsed, roots) -> bool:
     """True when a chosen sweep file's hydra.sweeper.params names the backend: a command-line
     backend=... would silently override it (Hydra's basic sweeper ranks argv last)."""
 
-    from ..paths import find_config
+    from spyre_hydra.conftree.roots import find_config
 
     for ov in parsed:
         if ov.key_or_group != "sweep" or ov.is_delete():
@@ -161,7 +161,7 @@ def hydra_conf_dir():
 
         if not HydraConfig.initialized():
             return None
-        from ..paths import shipped_conf_dir
+        from spyre_hydra.conftree.roots import shipped_conf_dir
 
         shipped = shipped_conf_dir()
         for src in HydraConfig.get().runtime.config_sources:

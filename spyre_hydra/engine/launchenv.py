@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import EngineArgsError
-from .backend import backend_conf, detect_backend, dynamic_env, model_config_file
+from spyre_hydra.engine.backend import backend_conf, detect_backend, dynamic_env, model_config_file
+from spyre_hydra.errors import EngineArgsError
 
 MODEL_CONFIG_ENV = "SENDNN_INFERENCE_MODEL_CONFIG_FILE"
 
@@ -60,7 +60,7 @@ def _builtin_checkpoint(model: str) -> Path:
     torch/OpenMP threads started here would hang the engine-core process vLLM forks."""
     import subprocess
 
-    from .tiny_model import KINDS, cache_root, is_valid
+    from spyre_hydra.engine.tiny_model import KINDS, cache_root, is_valid
 
     kind = model.split(":", 1)[1].removeprefix("tiny_")
     if kind not in KINDS:

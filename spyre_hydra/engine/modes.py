@@ -16,15 +16,19 @@ import sys
 import time
 from typing import Any, Mapping
 
-from ..checks.engine import engine_error
-from ..checks.inputs import read_prompts
-from ..checks.pipeline import check_engine
-from ..errors import PlanMismatchError, PlatformError, SpyreHydraError
-from ..launchplan import LaunchPlan
-from .backend import detect_backend, hydra_conf_dir
-from .gcpolicy import collector_paused
-from .launchenv import (MODEL_CONFIG_ENV, backend_name, launch_env,  # noqa: F401 - API
-                        resolve_engine_args)
+from spyre_hydra.engine.backend import detect_backend, hydra_conf_dir
+from spyre_hydra.engine.gcpolicy import collector_paused
+from spyre_hydra.engine.launchenv import (  # noqa: F401 - API
+    MODEL_CONFIG_ENV,
+    backend_name,
+    launch_env,
+    resolve_engine_args,
+)
+from spyre_hydra.errors import PlanMismatchError, PlatformError, SpyreHydraError
+from spyre_hydra.plan.engine_checks import engine_error
+from spyre_hydra.plan.inputs import read_prompts
+from spyre_hydra.plan.launchplan import LaunchPlan
+from spyre_hydra.plan.pipeline import check_engine
 
 
 def as_plan(plan: LaunchPlan | Mapping) -> LaunchPlan:
@@ -40,7 +44,7 @@ def promised_env(plan: LaunchPlan | Mapping) -> dict:
 def check_registry(plan: LaunchPlan, vc, strict: bool, conf_dir=None):
     """Run the catalog's configurator on the real VllmConfig, as the plan did; returns its
     summary (None when the runtime is unsupported and strict is off, as in the plan)."""
-    from ..registry import get_model_registry
+    from spyre_hydra.catalog.registry import get_model_registry
 
     registry = get_model_registry(conf_dir)
     hf = vc.model_config.hf_config
@@ -102,7 +106,7 @@ def _prompts(cfg) -> list[str]:
 def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
     """Build, check and run the plan's VllmConfig for mode config, generate or serve; any
     failure ends as a SpyreHydraError (EngineError for vLLM's own exceptions)."""
-    from .build import applied_env
+    from spyre_hydra.engine.build import applied_env
 
     plan = as_plan(plan)
     mode, conf_dir, timings, out = plan.mode, hydra_conf_dir(), {}, sys.stdout
@@ -113,7 +117,7 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
     t0 = time.perf_counter()
     env = launch_env(plan, mode, conf_dir)
     if MODEL_CONFIG_ENV in env:  # the plugin will read only the composed catalog
-        from ..drift import missing_warning
+        from spyre_hydra.legacy.drift import missing_warning
 
         warning = missing_warning(env[MODEL_CONFIG_ENV])
         if warning:
@@ -121,7 +125,7 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
     # The plugin and FMS print banners with print(); stdout is kept for the result (JSON
     # for mode=config) by sending everything else to stderr.
     with contextlib.redirect_stdout(sys.stderr), applied_env(env, keep=False):
-        from ..configurator import strict_from_env
+        from spyre_hydra.catalog.configurator import strict_from_env
 
         check_env(plan)
         prompts = _prompts(cfg) if mode == "generate" else []
@@ -135,10 +139,14 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
                 import vllm  # noqa: F401  (after the env: platform plugins load at import)
 
                 timings["import_vllm_s"] = round(time.perf_counter() - t1, 3)
-                from .build import build_vllm_config, engine_arg_names, summarize_vllm_config
+                from spyre_hydra.engine.build import (
+                    build_vllm_config,
+                    engine_arg_names,
+                    summarize_vllm_config,
+                )
 
                 if mode == "serve":  # vLLM's own serve parser: frontend options pass too
-                    from .run import serve_args
+                    from spyre_hydra.engine.run import serve_args
 
                     stage = "parsing the serve options"
                     server = serve_args(engine_args, str(cfg.serve.host), int(cfg.serve.port))
@@ -160,7 +168,7 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
                 stage = "running the engine"
                 result["completions"] = _generate(vc, prompts, cfg, timings, out)
             elif mode == "serve":
-                from .run import serve
+                from spyre_hydra.engine.run import serve
 
                 stage = "serving"
                 # the server builds its own VllmConfig from the same args: held to the plan
@@ -175,7 +183,7 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
 
 
 def _generate(vc, prompts: list[str], cfg, timings: dict, out) -> list[dict]:
-    from .run import generate
+    from spyre_hydra.engine.run import generate
 
     rows = generate(vc, prompts, int(cfg.get("max_tokens") or 16))
     for key in ("engine_start_s", "generate_s", "tokens_per_s"):

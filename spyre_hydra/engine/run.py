@@ -68,7 +68,7 @@ def generate(
             try:
                 engine.add_request(str(i), p, params)
             except ValueError as e:  # too long for max_model_len (vLLM or the Spyre check)
-                from ..errors import ConfigValidationError, Problem
+                from spyre_hydra.errors import ConfigValidationError, Problem
 
                 raise ConfigValidationError([Problem(
                     f"prompts[{i}]", f"{p[:40]!r}... with max_tokens={max_tokens}: {e}",
@@ -134,7 +134,7 @@ def serve_args(engine_args: dict, host: str, port: int):
     from vllm.entrypoints.cli.serve import ServeSubcommand
     from vllm.utils.argparse_utils import FlexibleArgumentParser
 
-    from ..errors import EngineArgsError
+    from spyre_hydra.errors import EngineArgsError
 
     parser = FlexibleArgumentParser(prog="vllm")
     command = ServeSubcommand()

@@ -16,8 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..reading import InputError, read_text_bounded
-from ..writer import OutputError, publish_dir, write_cache
+from spyre_hydra.io.reading import InputError, read_text_bounded
+from spyre_hydra.io.writer import OutputError, publish_dir, write_cache
 
 # Bump when the recipe below changes: a cached checkpoint with another version is rebuilt.
 RECIPE_VERSION = 3
@@ -61,7 +61,7 @@ quick brown fox jumps lazy dog accelerator serves generates random tiny granite
 """.split()
 def cache_root() -> Path:
     """Where tiny checkpoints are cached: spyre_hydra's user cache dir."""
-    from ..paths import cache_dir
+    from spyre_hydra.conftree.roots import cache_dir
 
     return cache_dir()
 

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import VersionError
-from ..versions import installed_sendnn_version, parse_version, select_block_override
-from ..writer import OutputError, write_text
+from spyre_hydra.conftree.versions import (
+    installed_sendnn_version,
+    parse_version,
+    select_block_override,
+)
+from spyre_hydra.errors import VersionError
+from spyre_hydra.io.writer import OutputError, write_text
 
 
 def add_arguments(parser) -> None:
@@ -95,7 +99,7 @@ _Dumper.add_representer(list, _Dumper.represent_list)
 
 def legacy_text(conf_dir=None, sendnn_version=None) -> str:
     """The catalog of ``conf_dir`` as the text of a plugin model_configs.yaml."""
-    from ..registry import get_model_registry
+    from spyre_hydra.catalog.registry import get_model_registry
 
     version = installed_sendnn_version() if sendnn_version is None else sendnn_version
     try:
@@ -124,7 +128,7 @@ def export_legacy(out_path, conf_dir=None, sendnn_version=None, force: bool = Fa
     (atomic; never over a symlink, a foreign or (without ``force``) a hand-edited file)."""
     text = legacy_text(conf_dir, sendnn_version)
     out = Path(out_path)
-    from ..catalog import _yaml_paths
+    from spyre_hydra.catalog.loader import _yaml_paths
 
     sources = _yaml_paths(Path(conf_dir)) if conf_dir else []  # never overwrite the input
     try:

@@ -4,7 +4,7 @@ Reads both plugin schemas (the seed's `supported_configs` + `device_configs` by 
 the 2.6.3/1.10.0 `continuous_batching_configs` with nested `device_config`), then writes
 DIR/model/<option>.yaml per model over family bases made from the source's shared templates
 (see layout.py). Nothing is written unless the whole source converts and every target may be
-written (spyre_hydra.writer's rules: never SRC, never a file it did not write); other files
+written (spyre_hydra.io.writer's rules: never SRC, never a file it did not write); other files
 in DIR are left alone.
 """
 
@@ -16,13 +16,12 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import LegacyFormatError
-from ..literal import escape
-from ..paths import CATALOG_MARKER, find_config, shipped_conf_dir
-from ..writer import check_targets, forget, read_manifest, write_files
-from . import layout
-from .source import read_source
-
+from spyre_hydra.conftree.roots import CATALOG_MARKER, find_config, shipped_conf_dir
+from spyre_hydra.errors import LegacyFormatError
+from spyre_hydra.io.literal import escape
+from spyre_hydra.io.writer import check_targets, forget, read_manifest, write_files
+from spyre_hydra.legacy import layout
+from spyre_hydra.legacy.source import read_source
 
 #: Folders of the written tree whose YAML files all join the imported catalog.
 GROUP_DIRS = ("model", "model/family", "device")
@@ -148,7 +147,7 @@ def import_legacy(src_path, out_dir, force: bool = False) -> list[str]:
     write_files(targets, force, [src])
     if stale:
         forget(stale, force, [src])
-    from ..registry import reset_registries
+    from spyre_hydra.catalog.registry import reset_registries
 
     reset_registries()  # a registry loaded earlier from out_dir would be stale
     return [Path(rel).stem for rel in files if rel.startswith("model/") and

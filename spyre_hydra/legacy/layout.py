@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import yaml
 from omegaconf import OmegaConf
 
-from ..matcher import field_count
+from spyre_hydra.catalog.matcher import field_count
 
 RUNTIME_KEYS = ("continuous_batching_configs", "static_batching_configs")
 ROOT = "base"

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Problem
-from ..checks.catalog import check_model
-from ..versions import LEGACY_SPECIFIERS
-from .yamlnodes import fail, load_nodes
+from spyre_hydra.catalog.rules import check_model
+from spyre_hydra.conftree.versions import LEGACY_SPECIFIERS
+from spyre_hydra.errors import Problem
+from spyre_hydra.legacy.yamlnodes import fail, load_nodes
 
 MODEL_KEYS = ("architecture", "platforms", "continuous_batching_configs",
               "static_batching_configs", "supported_configs", "device_configs")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import LegacyFormatError, Problem
-from ..reading import InputError, check_node_budget, read_text_bounded
+from spyre_hydra.errors import LegacyFormatError, Problem
+from spyre_hydra.io.reading import InputError, check_node_budget, read_text_bounded
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 

@@ -18,8 +18,8 @@ worker (fresh process of an engine job), results (the one writer, readers), repo
 (CSV, Markdown, PNG). The Sweeper class itself is hydra_plugins.spyre_sweeper.spyre_sweeper.
 """
 
-from .compose import PointComposer, plan_point
-from .points import expand
-from .results import write_file
+from spyre_hydra.sweep.compose import PointComposer, plan_point
+from spyre_hydra.sweep.points import expand
+from spyre_hydra.sweep.results import write_file
 
 __all__ = ["PointComposer", "expand", "plan_point", "write_file"]

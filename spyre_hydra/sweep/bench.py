@@ -23,9 +23,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpyreHydraError
-from ..writer import open_stream
-from .bench_metrics import combine, metrics_of, spread
+from spyre_hydra.errors import SpyreHydraError
+from spyre_hydra.io.writer import open_stream
+from spyre_hydra.sweep.bench_metrics import combine, metrics_of, spread
 
 SPYRE_BACKENDS = ("sendnn", "eager")
 #: Overrides that choose what to measure, not which engine runs: never part of a server.
@@ -102,7 +102,7 @@ def get_server(plan: dict, overrides, env: dict, job_dir: Path, timeout: float) 
     stop_server()
     port = free_port()
     log = job_dir / "server.log"
-    cmd = [sys.executable, "-m", "spyre_hydra.launch", *server_overrides(overrides),
+    cmd = [sys.executable, "-m", "spyre_hydra.cli.launch", *server_overrides(overrides),
            "mode=serve", "serve.host=127.0.0.1", f"serve.port={port}"]
     started = time.perf_counter()
     with open_stream(log) as handle:  # a stream: the server's own log
@@ -187,7 +187,7 @@ def spyre_stats(result: dict) -> dict[str, Any]:
 
 def engine_side(plan: dict) -> tuple[str, dict[str, Any]]:
     """The backend and the EngineArgs the server of a plan (its JSON form) runs with."""
-    from ..engine.modes import as_plan, backend_name, resolve_engine_args
+    from spyre_hydra.engine.modes import as_plan, backend_name, resolve_engine_args
 
     typed = as_plan(plan)
     return backend_name(typed), resolve_engine_args(typed)

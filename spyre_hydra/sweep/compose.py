@@ -20,8 +20,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from ..errors import SpyreHydraError
-from ..hydra_adapter import ABSENT, raw_value
+from spyre_hydra.conftree.hydra_adapter import ABSENT, raw_value
+from spyre_hydra.errors import SpyreHydraError
 
 
 class PointError(SpyreHydraError):
@@ -193,8 +193,8 @@ class PointComposer:
 
 def plan_point(cfg: DictConfig, engine: bool = True) -> dict[str, Any]:
     """Plan a composed point and apply the sweep's checks (raises SpyreHydraError)."""
-    from ..front import plan_from_config  # the single launch's own pipeline
-    from .preflight import point_problems
+    from spyre_hydra.plan.front import plan_from_config  # the single launch's own pipeline
+    from spyre_hydra.sweep.preflight import point_problems
 
     plan = plan_from_config(cfg, cfg.hydra).to_dict()
     problems = point_problems(plan, cfg)
@@ -213,7 +213,7 @@ def loadable_problems(plan: dict[str, Any]) -> list[str]:
     """Engine modes: the checkpoint must be loadable on this machine (memoised per model)."""
     import os
 
-    from ..checks.engine import check_model
+    from spyre_hydra.plan.engine_checks import check_model
 
     model = str(plan["engine_args"]["model"])
     if model.startswith("builtin:"):

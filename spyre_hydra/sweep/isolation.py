@@ -96,7 +96,7 @@ class IsolationCallback(Callback):
     def on_job_start(self, config: DictConfig, **kwargs) -> None:
         if not _is_multirun(config):
             return
-        from ..registry import reset_registries
+        from spyre_hydra.catalog.registry import reset_registries
 
         # hydra.job.env_set is applied around the job by Hydra itself and undone by it.
         env_set = frozenset(str(k) for k in (config.hydra.job.get("env_set") or {}))
@@ -116,7 +116,7 @@ class IsolationCallback(Callback):
         table = _resolver_table()
         table.clear()
         table.update(snap.resolvers)
-        from ..registry import reset_registries
+        from spyre_hydra.catalog.registry import reset_registries
 
         reset_registries()
         _sweep.job_start_env = None

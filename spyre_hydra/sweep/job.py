@@ -27,17 +27,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpyreHydraError
-from ..reading import InputError, read_text_bounded
-from ..writer import open_stream
-from .isolation import (
+from spyre_hydra.errors import SpyreHydraError
+from spyre_hydra.io.reading import InputError, read_text_bounded
+from spyre_hydra.io.writer import open_stream
+from spyre_hydra.sweep.isolation import (
     apply_settings,
     env_difference,
     job_start_environment,
     user_environment,
 )
-from .preflight import skip_unsupported
-from .results import RESULT, write_json_atomic
+from spyre_hydra.sweep.preflight import skip_unsupported
+from spyre_hydra.sweep.results import RESULT, write_json_atomic
 
 TIMING_KEYS = ("import_vllm_s", "config_s", "engine_start_s", "generate_s", "tokens_per_s")
 ENGINE_LOG = "engine.log"
@@ -104,7 +104,7 @@ def run_engine(plan: dict, cfg, env: dict[str, str], job_dir: Path, hc=None) -> 
 
 def run_job(cfg, hc, make_plan) -> dict[str, Any]:
     """Run one sweep point and write its result.json; returns the same record."""
-    from .sweeper import checkpoint, interruptible
+    from spyre_hydra.sweep.sweeper import checkpoint, interruptible
 
     checkpoint()  # a signal since the last job: stop before this one starts
     started = time.perf_counter()
@@ -137,7 +137,7 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             applied, kept = apply_settings(plan["env"], env)
             record["env"] = _env_record(applied, kept, env, start_env)
             if plan["mode"] == "bench":
-                from .bench import run_bench
+                from spyre_hydra.sweep.bench import run_bench
 
                 with interruptible():
                     value = run_bench(plan, cfg, hc, env, job_dir)
@@ -156,7 +156,7 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             record.update(outcome="failed", error="interrupted before the job finished")
         record["timings"]["total_s"] = round(time.perf_counter() - started, 4)
         write_json_atomic(job_dir / RESULT, record)
-        from .progress import report_record
+        from spyre_hydra.sweep.progress import report_record
 
         report_record(record)  # in the sweep's own process (basic launcher): one line
     return record
@@ -165,9 +165,9 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
 def _planned(cfg, hc, make_plan) -> dict[str, Any]:
     """The plan the sweep's pre-flight made for this job, else plan and check it here
     (a launcher that runs jobs in another process)."""
-    from .compose import PointError, loadable_problems
-    from .preflight import point_problems
-    from .sweeper import PLANNED
+    from spyre_hydra.sweep.compose import PointError, loadable_problems
+    from spyre_hydra.sweep.preflight import point_problems
+    from spyre_hydra.sweep.sweeper import PLANNED
 
     plan = PLANNED.pop(int(hc.job.num), None)
     if plan is not None:

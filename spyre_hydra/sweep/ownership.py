@@ -17,9 +17,9 @@ import time
 import uuid
 from pathlib import Path
 
-from ..errors import SpyreHydraError
-from ..reading import InputError, read_text_bounded
-from .results import RESULT, write_json_atomic
+from spyre_hydra.errors import SpyreHydraError
+from spyre_hydra.io.reading import InputError, read_text_bounded
+from spyre_hydra.sweep.results import RESULT, write_json_atomic
 
 MARKER = ".spyre_sweep.json"
 LOCK = ".spyre_sweep.lock"

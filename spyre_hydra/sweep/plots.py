@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from .results import write_file
+from spyre_hydra.sweep.results import write_file
 
 #: Row keys that make a sweep worth plotting.
 PLOTTED = ("engine_start_s", "tokens_per_s", "e2el_mean_ms", "ttft_mean_ms")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ..errors import SpyreHydraError
+from spyre_hydra.errors import SpyreHydraError
 
 SHAPES_KEY = "runtime.warmup_shapes"
 ZIP_KEY = "sweep.zip"

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SpyreHydraError
+from spyre_hydra.errors import SpyreHydraError
+
 
 class SweepError(SpyreHydraError):
     """A sweep refused before it starts: lists every bad point."""

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from .results import read_result, result_files
+from spyre_hydra.sweep.results import read_result, result_files
 
 PROG = "spyre-launch"
 

@@ -16,11 +16,11 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpyreHydraError
-from .preflight import Preflight, plural, point_label, short
-from .bench_metrics import BENCH_COLUMNS, bench_row
-from .plots import PLOTTED, plot_functions
-from .results import read_manifest, read_results, write_file
+from spyre_hydra.errors import SpyreHydraError
+from spyre_hydra.sweep.bench_metrics import BENCH_COLUMNS, bench_row
+from spyre_hydra.sweep.plots import PLOTTED, plot_functions
+from spyre_hydra.sweep.preflight import Preflight, plural, point_label, short
+from spyre_hydra.sweep.results import read_manifest, read_results, write_file
 
 CSV_NAME, MD_NAME, PNG_NAME = "summary.csv", "summary.md", "summary.png"
 COLUMNS = ("job", "point", "model", "device", "runtime", "prompt_len", "new_tokens",
@@ -100,7 +100,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 def to_markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
     """The rows as a Markdown table, notes underneath."""
-    from ..tables import markdown
+    from spyre_hydra.io.tables import markdown
 
     table = markdown(COLUMNS, [[r.get(k) for k in COLUMNS] for r in rows])
     return "\n".join([table.rstrip("\n"), ""] + [f"- {n}" for n in notes]) + "\n"

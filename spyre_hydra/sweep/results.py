@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..reading import InputError, read_text_bounded
+from spyre_hydra.io.reading import InputError, read_text_bounded
 
 RESULT = "result.json"
 MANIFEST = "sweep.json"
@@ -20,10 +20,10 @@ OUTCOMES = ("ok", "failed", "skipped")
 
 
 def write_file(path: str | os.PathLike, data: bytes | str, exclusive: bool = False) -> Path:
-    """The sweep's files go through spyre_hydra.writer: atomic, never over a symlink, a
+    """The sweep's files go through spyre_hydra.io.writer: atomic, never over a symlink, a
     directory or a file the project did not write; `exclusive` claims a name that must not
     exist yet (FileExistsError when another sweep took it first)."""
-    from ..writer import claim, write_text
+    from spyre_hydra.io.writer import claim, write_text
 
     return claim(path, data) if exclusive else write_text(path, data)
 

@@ -12,15 +12,23 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import SpyreHydraError
-from . import progress
-from .compose import PointComposer
-from .ownership import MARKER, claim, done_points, release
-from .preflight import Preflight, refusal, skip_unsupported
-from .progress import Progress, Watcher, say
-from .results import MANIFEST, RESULT, read_manifest, write_json_atomic
-from .sweeper import (PLANNED, MemoLoader, Signals, batches, checkpoint, exit_code, now,
-                      print_jsonl)
+from spyre_hydra.errors import SpyreHydraError
+from spyre_hydra.sweep import progress
+from spyre_hydra.sweep.compose import PointComposer
+from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release
+from spyre_hydra.sweep.preflight import Preflight, refusal, skip_unsupported
+from spyre_hydra.sweep.progress import Progress, Watcher, say
+from spyre_hydra.sweep.results import MANIFEST, RESULT, read_manifest, write_json_atomic
+from spyre_hydra.sweep.sweeper import (
+    PLANNED,
+    MemoLoader,
+    Signals,
+    batches,
+    checkpoint,
+    exit_code,
+    now,
+    print_jsonl,
+)
 
 
 def _fail(error: Exception | str, code: int = 2) -> None:
@@ -214,7 +222,7 @@ def _cleanup(sweep_dir: Path, existed: bool) -> None:
 
 def _finish(sweep_dir: Path, config, code: int) -> int:
     """Write the summary of what finished; the exit status of the sweep."""
-    from .report import write_summary
+    from spyre_hydra.sweep.report import write_summary
 
     try:
         summary = write_summary(sweep_dir)

@@ -28,8 +28,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from . import progress
-from .points import expand, varying_keys
+from spyre_hydra.sweep import progress
+from spyre_hydra.sweep.points import expand, varying_keys
 
 #: plan of each point this process checked, by job number (jobs in this process take their
 #: plan from here instead of planning again)

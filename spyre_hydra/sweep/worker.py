@@ -13,7 +13,7 @@ import json
 import sys
 import traceback
 
-from ..literal import escape
+from spyre_hydra.io.literal import escape
 
 
 def _set_hydra_config(node) -> None:
@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: read the job from stdin, run it, write the outcome file."""
     from omegaconf import OmegaConf
 
-    from ..errors import SpyreHydraError
-    from ..resolvers import register_resolvers
-    from .results import write_json_atomic
+    from spyre_hydra.conftree.resolvers import register_resolvers
+    from spyre_hydra.errors import SpyreHydraError
+    from spyre_hydra.sweep.results import write_json_atomic
 
     argv = sys.argv[1:] if argv is None else argv
     out = argv[0]
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     register_resolvers()
     _set_hydra_config(payload.get("hydra"))
     try:
-        from ..engine.modes import run_mode
+        from spyre_hydra.engine.modes import run_mode
 
         # the parent resolved the tree: its text is data now, never an interpolation again
         value = run_mode(payload["plan"], OmegaConf.create(escape(payload["cfg"])))

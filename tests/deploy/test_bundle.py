@@ -10,10 +10,10 @@ import subprocess
 import pytest
 import yaml
 
+from spyre_hydra.deploy import bundle
+from spyre_hydra.deploy.export_serve import export_serve, target_overrides
 from spyre_hydra.errors import LegacyFormatError
-from spyre_hydra.tools import bundle
-from spyre_hydra.tools.export_serve import export_serve, target_overrides
-from spyre_hydra.writer import OutputError
+from spyre_hydra.io.writer import OutputError
 
 CARD_ENV = {"SENDNN_INFERENCE_DYNAMO_BACKEND": "sendnn", "FLEX_COMPUTE": "SENTIENT",
             "MASTER_ADDR": "127.0.0.1", "VLLM_DT_MAX_BATCH_TKV_LIMIT": "131072",
@@ -157,7 +157,7 @@ def test_target_paths_are_the_targets(tmp_path):
 
 
 def test_interrupted_bundle_keeps_the_previous_one(tmp_path, monkeypatch):
-    from spyre_hydra import writer
+    from spyre_hydra.io import writer
 
     out = tmp_path / "out"
     bundle._write_bundle(out, {"a.txt": "1", "b.txt": "1"})

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from spyre_hydra.catalog.registry import get_model_registry
+from spyre_hydra.conftree.roots import CATALOG_MARKER, search_path, shipped_conf_dir
 from spyre_hydra.errors import UnknownOptionError
-from spyre_hydra.paths import CATALOG_MARKER, search_path, shipped_conf_dir
-from spyre_hydra.registry import get_model_registry
 
 MY_GRANITE = """\
 defaults:
@@ -67,7 +67,7 @@ def test_marker_replaces_the_shipped_catalog_everywhere(h, user_dir, tmp_path):
 
 
 def test_import_legacy_writes_the_marker(h, tmp_path):
-    from spyre_hydra.paths import replaces_shipped
+    from spyre_hydra.conftree.roots import replaces_shipped
 
     src = h.repo / "tests" / "data" / "legacy"
     source = sorted(src.glob("*.yaml"))[0]
@@ -84,7 +84,7 @@ def test_import_legacy_writes_the_marker(h, tmp_path):
     ("replaces_shipped: yes please\n", "replaces_shipped is 'yes please'. Valid: true or false"),
     ("replaces_shipped: [\n", "cannot read it")])
 def test_bad_marker_is_a_clear_error(user_dir, text, match):
-    from spyre_hydra.paths import model_files
+    from spyre_hydra.conftree.roots import model_files
 
     (user_dir / CATALOG_MARKER).write_text(text)
     with pytest.raises(UnknownOptionError, match=match):

@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from spyre_hydra.drift import compare, installed_catalog_path, missing_from_catalog, read_models
+from spyre_hydra.legacy.drift import (
+    compare,
+    installed_catalog_path,
+    missing_from_catalog,
+    read_models,
+)
 
 pytestmark = pytest.mark.skipif(installed_catalog_path() is None,
                                 reason="needs the Spyre plugin (sendnn-inference) installed")
@@ -26,7 +31,7 @@ def test_plugin_file_found_from_metadata_without_importing_it():
     import subprocess
     import sys
 
-    code = ("import sys; from spyre_hydra.drift import installed_catalog_path as f; p = f(); "
+    code = ("import sys; from spyre_hydra.legacy.drift import installed_catalog_path as f; p = f(); "
             "print(p.name, 'sendnn_inference' in sys.modules, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from spyre_hydra.registry import ModelConfigRegistry
+from spyre_hydra.catalog.registry import ModelConfigRegistry
 
 
 def test_loading_the_catalog_logs_nothing_at_info(caplog):
@@ -23,7 +23,7 @@ def test_loading_the_catalog_logs_nothing_at_info(caplog):
 
 
 def test_findings_name_a_models_own_ties_only():
-    from spyre_hydra.registry import get_model_registry
+    from spyre_hydra.catalog.registry import get_model_registry
 
     registry = get_model_registry()
     mine = registry.diagnostics_for("e5_large")

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from spyre_hydra import vllm_plugin
+from spyre_hydra.deploy import vllm_plugin
 from spyre_hydra.errors import UnknownModelError
 
 needs_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
@@ -30,20 +30,20 @@ def _clean_env(h, **extra):
 def test_registered_as_a_vllm_general_plugin():
     eps = importlib.metadata.entry_points(group="vllm.general_plugins")
     assert [e.value for e in eps if e.name == "spyre_hydra"] == [
-        "spyre_hydra.vllm_plugin:register"]
+        "spyre_hydra.deploy.vllm_plugin:register"]
 
 
 def test_unset_does_nothing_and_imports_nothing(h):
-    code = ("import os, sys; before = dict(os.environ); import spyre_hydra.vllm_plugin as p; "
+    code = ("import os, sys; before = dict(os.environ); import spyre_hydra.deploy.vllm_plugin as p; "
             "p.register(); print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('hydra', 'omegaconf', 'yaml', 'spyre_hydra')), dict(os.environ) == before)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=_clean_env(h), check=True).stdout.strip()
-    assert out == "['spyre_hydra', 'spyre_hydra.vllm_plugin'] True"
+    assert out == "['spyre_hydra', 'spyre_hydra.deploy', 'spyre_hydra.deploy.vllm_plugin'] True"
 
 
 def test_bad_overrides_stop_with_one_paragraph(h):
-    code = "import spyre_hydra.vllm_plugin as p; p.register()"
+    code = "import spyre_hydra.deploy.vllm_plugin as p; p.register()"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=_clean_env(h, SPYRE_HYDRA_OVERRIDES="model=granit_8b"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -82,8 +82,8 @@ def test_backend_env_reads_the_conf_file(tmp_path):
 def _resolve(argv, monkeypatch, detected="eager"):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from spyre_hydra.hydra_adapter import parse_launch_args
-    from spyre_hydra.paths import shipped_conf_dir
+    from spyre_hydra.conftree.hydra_adapter import parse_launch_args
+    from spyre_hydra.conftree.roots import shipped_conf_dir
 
     monkeypatch.setattr(backend, "detect_backend", lambda: detected)
     args = parse_launch_args(argv)

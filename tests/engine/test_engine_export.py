@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from spyre_hydra.tools.export_serve import export_serve
+from spyre_hydra.deploy.export_serve import export_serve
 
 # find_spec, not importorskip: importing vllm here would edit this process's os.environ.
 needs_vllm = pytest.mark.skipif(importlib.util.find_spec("vllm") is None,

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from spyre_hydra.conftree.compose import compose_launch
 from spyre_hydra.engine import backend, modes
 from spyre_hydra.errors import ConfigValidationError, PlanMismatchError
-from spyre_hydra.composer import compose_launch
-from spyre_hydra.plan import build_plan
+from spyre_hydra.plan.build import build_plan
 
 GRANITE_8B = (Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "ibm-granite"
               / "granite-3.3-8b-instruct" / "config.json")
@@ -77,7 +77,7 @@ def test_model_config_file_is_cached_per_version(spyre_cache):
 
 
 def test_resolve_engine_args_drops_default_nones_and_names_the_server(granite_8b_config_dir):
-    # an existing checkpoint: the plan checks model.path (spyre_hydra.checks.inputs)
+    # an existing checkpoint: the plan checks model.path (spyre_hydra.plan.inputs)
     ckpt = str(granite_8b_config_dir)
     plan = plan_for("model=granite_8b", "device=tp1", f"model.path={ckpt}", "backend=cpu")
     args = modes.resolve_engine_args(plan)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from spyre_hydra.composer import compose_launch
-from spyre_hydra.plan import build_plan
+from spyre_hydra.conftree.compose import compose_launch
+from spyre_hydra.plan.build import build_plan
 
 
 def plan_for(*overrides: str) -> dict:

@@ -9,8 +9,8 @@ import socket
 
 import pytest
 
-from spyre_hydra.checks.engine import check_model, check_port, engine_error
 from spyre_hydra.errors import EngineError, SpyreHydraError
+from spyre_hydra.plan.engine_checks import check_model, check_port, engine_error
 
 G8B = "ibm-granite/granite-3.3-8b-instruct"
 OFFLINE = {"HF_HUB_OFFLINE": "1"}

@@ -7,9 +7,8 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-
 import hostile_helpers as helpers
+import pytest
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def clean_error(code: int, err: str, *names: str, exit_code: int = 2) -> None:
 def run_tool(capsys, *args) -> tuple[int, str, str]:
     """`spyre-hydra ARGS` in-process: (exit code, stdout, stderr). An exception that is not
     a SpyreHydraError escapes and fails the test, just as it would print a traceback."""
-    from spyre_hydra.cli import main
+    from spyre_hydra.cli.main import main
 
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()

@@ -17,9 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 import hostile_helpers
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -173,13 +172,13 @@ def _snapshot(root: Path) -> dict[str, str]:
 def _call(prog: str, argv: list[str]) -> int:
     """The console entry point in-process; its exit code."""
     if prog == "spyre-hydra":
-        from spyre_hydra.cli import main
+        from spyre_hydra.cli.main import main
 
         try:
             return main(argv)
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    from spyre_hydra.launch import main
+    from spyre_hydra.cli.launch import main
 
     try:
         main(argv)
@@ -249,12 +248,12 @@ def test_hydra_flags_work_through_spyre_launch(argv, needle, work, capfd):
 
 
 def test_a_bug_names_the_exception_and_exits_3(work, capfd, monkeypatch):
-    import spyre_hydra.front
+    import spyre_hydra.plan.front
 
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(spyre_hydra.front, "plan_from_config", broken)
+    monkeypatch.setattr(spyre_hydra.plan.front, "plan_from_config", broken)
     assert _call("spyre-launch", ["mode=plan"]) == 3
     err = capfd.readouterr().err
     assert re.fullmatch(r"spyre-launch: error: internal error \(ZeroDivisionError: division by "
@@ -266,7 +265,7 @@ def test_a_bug_names_the_exception_and_exits_3(work, capfd, monkeypatch):
 
 def _script(prog: str) -> list[str]:
     script = Path(sys.executable).parent / prog
-    module = {"spyre-launch": "spyre_hydra.launch", "spyre-hydra": "spyre_hydra.cli"}[prog]
+    module = {"spyre-launch": "spyre_hydra.cli.launch", "spyre-hydra": "spyre_hydra.cli.main"}[prog]
     return [str(script)] if script.is_file() else [sys.executable, "-m", module]
 
 
@@ -308,7 +307,7 @@ def test_a_reader_that_leaves_early_is_not_an_error(argv, tmp_path):
 
 
 def test_a_broken_pipe_elsewhere_is_still_reported(capfd):
-    from spyre_hydra.boundary import guarded
+    from spyre_hydra.cli.boundary import guarded
 
     def lost_socket():
         raise BrokenPipeError(32, "Broken pipe")

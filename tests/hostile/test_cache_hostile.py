@@ -6,11 +6,10 @@ import json
 import os
 
 import pytest
-
-from spyre_hydra import catalog
-from spyre_hydra.registry import ModelConfigRegistry
-
 from hostile_helpers import run_tool
+
+from spyre_hydra.catalog import loader as catalog
+from spyre_hydra.catalog.registry import ModelConfigRegistry
 
 
 def _cache_file(fresh_cache):

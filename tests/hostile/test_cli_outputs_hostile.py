@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from hostile_helpers import KINDS, changed, clean_error, make_kind, run_tool, snapshot
 
 LEGACY = Path(__file__).resolve().parents[1] / "data" / "legacy"
@@ -127,7 +126,7 @@ def test_console_script_refuses_symlink_without_traceback(tmp_path, h):
     proc = h.run_cli(["export-legacy", "--out", "link.yaml"], tmp_path, prog="spyre-hydra")
     clean_error(proc.returncode, proc.stderr, "link.yaml", "symlink")
     assert changed(before, snapshot(tmp_path)) == []
-    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.cli", "import-legacy",
+    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.cli.main", "import-legacy",
                            str(victim), "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert changed(before, snapshot(tmp_path)) == []

@@ -6,10 +6,9 @@ from __future__ import annotations
 import subprocess
 import textwrap
 
+import hostile_helpers as helpers
 import pytest
 import yaml
-
-import hostile_helpers as helpers
 
 SHELLISH = ["d$(touch PWNED)", "d`touch PWNED`", "d;touch PWNED", "d'$(touch PWNED)'",
             'd"$(touch PWNED)"', "d with space", "d$HOME", "d\\$(touch PWNED)"]

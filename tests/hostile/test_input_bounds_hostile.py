@@ -7,10 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-
-from spyre_hydra.reading import InputError, load_yaml, read_text_bounded
-
 from hostile_helpers import changed, clean_error, run_tool, snapshot
+
+from spyre_hydra.io.reading import InputError, load_yaml, read_text_bounded
 
 LAUGHS = "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n"
                  for p, c in zip("abcdefgh", "bcdefghi"))

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import hostile_helpers as helpers
+import pytest
 
 READ_KINDS = ("symlink_loop", "dangling_symlink", "directory", "fifo", "device", "socket")
 
 
 def _launch(capsys, *args):
-    from spyre_hydra.launch import main
+    from spyre_hydra.cli.launch import main
 
     with pytest.raises(SystemExit) as exc:
         main(["mode=plan", *map(str, args)])  # a later mode=generate wins

@@ -13,10 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-
 import hostile_helpers as helpers
+import pytest
 
 LEGACY = Path("/work/shared/reference/vllm-spyre-1.10.0/model_configs.yaml")
 BASE = Path(__file__).resolve().parents[2] / "conf" / "model" / "family" / "base.yaml"
@@ -36,7 +34,7 @@ def work(tmp_path, monkeypatch):
 
 
 def _launch(capfd, *argv) -> tuple[int, str, str]:
-    from spyre_hydra.launch import main
+    from spyre_hydra.cli.launch import main
 
     try:
         main([str(a) for a in argv])
@@ -48,7 +46,7 @@ def _launch(capfd, *argv) -> tuple[int, str, str]:
 
 
 def _tool(capfd, *argv) -> tuple[int, str, str]:
-    from spyre_hydra.cli import main
+    from spyre_hydra.cli.main import main
 
     try:
         code = main([str(a) for a in argv])

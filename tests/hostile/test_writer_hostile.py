@@ -7,13 +7,19 @@ import os
 from pathlib import Path
 
 import pytest
+from hostile_helpers import KINDS, changed, make_kind, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spyre_hydra.writer import (MANIFEST, OutputError, forget, read_manifest, write_cache,
-                                write_files, write_text)
-
-from hostile_helpers import KINDS, changed, make_kind, snapshot
+from spyre_hydra.io.writer import (
+    MANIFEST,
+    OutputError,
+    forget,
+    read_manifest,
+    write_cache,
+    write_files,
+    write_text,
+)
 
 FIX = {  # what each refusal says
     "symlink_file": "is a symlink", "symlink_dir": "is a symlink",

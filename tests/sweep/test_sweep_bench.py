@@ -28,7 +28,7 @@ def test_tiny_bench_sweep_two_shapes_reuses_the_server_across_bench_points(h, tm
     out = tmp_path / "bench"
     env = h.clean_env(PYTHONPATH=str(REPO), VLLM_LOGGING_LEVEL="WARNING")
     proc = subprocess.run(
-        [str(ENGINE_PYTHON), "-m", "spyre_hydra.launch", "-m", "model=tiny_granite",
+        [str(ENGINE_PYTHON), "-m", "spyre_hydra.cli.launch", "-m", "model=tiny_granite",
          "runtime=static", "backend=eager", "device=tp1", "mode=bench",
          "runtime.warmup_shapes=[64,8,1],[64,8,2]", "bench.max_concurrency=1,2",
          "bench.num_prompts=4", f"hydra.sweep.dir={out}"],
@@ -66,7 +66,7 @@ def test_bench_on_plain_vllm_uses_vllms_own_serving_benchmark(h, tmp_path):
     out = tmp_path / "bench"
     env = h.clean_env(PYTHONPATH=str(REPO), VLLM_LOGGING_LEVEL="WARNING")
     proc = subprocess.run(
-        [str(ENGINE_PYTHON), "-m", "spyre_hydra.launch", "-m", "model=tiny_granite",
+        [str(ENGINE_PYTHON), "-m", "spyre_hydra.cli.launch", "-m", "model=tiny_granite",
          "runtime=static", "backend=cpu", "device=tp1", "mode=bench",
          "runtime.warmup_shapes=[64,8,1]", "bench.num_prompts=2", f"hydra.sweep.dir={out}"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False)

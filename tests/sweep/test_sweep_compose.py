@@ -10,8 +10,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from spyre_hydra.paths import shipped_conf_dir
-from spyre_hydra.resolvers import register_resolvers
+from spyre_hydra.conftree.resolvers import register_resolvers
+from spyre_hydra.conftree.roots import shipped_conf_dir
 from spyre_hydra.sweep.compose import PointComposer
 from spyre_hydra.sweep.points import SweepDefinitionError, expand
 

@@ -30,7 +30,7 @@ pytestmark = [
 def test_tiny_static_sweep_writes_results_table_and_plot(h, tmp_path):
     out = tmp_path / "sweep"
     env = h.clean_env(PYTHONPATH=str(REPO), VLLM_LOGGING_LEVEL="WARNING")
-    proc = subprocess.run([str(ENGINE_PYTHON), "-m", "spyre_hydra.launch", "-m",
+    proc = subprocess.run([str(ENGINE_PYTHON), "-m", "spyre_hydra.cli.launch", "-m",
                            "+sweep=tiny_static", "mode=generate", "max_tokens=4",
                            f"hydra.sweep.dir={out}"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=1800, check=False)

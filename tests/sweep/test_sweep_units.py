@@ -21,8 +21,7 @@ def job_config(mode=RunMode.MULTIRUN, env_set=None):
 
 
 def test_isolation_restores_env_cwd_resolvers_and_registries(monkeypatch, tmp_path):
-    from spyre_hydra import registry
-
+    from spyre_hydra.catalog import registry
     monkeypatch.setenv("SPYRE_SWEEP_USER_VAR", "user")
     monkeypatch.setenv("SPYRE_SWEEP_ENV_SET", "from-hydra")  # hydra.job.env_set, Hydra's own
     cwd = os.getcwd()

@@ -1,0 +1,217 @@
+"""Apply a model's device settings to a vLLM config, the way the plugin does, but safely.
+
+Env vars are set only when unset; a different existing value is kept and reported; a user's
+num_gpu_blocks_override / max_num_batched_tokens is kept and reported. Strict mode turns each
+such conflict into :class:`ConfigConflictError`. Everything is checked before anything is
+changed, so a failure leaves the process environment and the vLLM config untouched.
+
+ModelConfigurator is the extension point: a family or model file may name a subclass with
+`configurator: {_target_: my_pkg.MyConfigurator, ...}`; make_configurator builds it (Hydra's
+instantiate) or DefaultConfigurator, and is the one place either is constructed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import os
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from spyre_hydra.catalog.summary import ConfigurationSummary, ConfigValue, DeviceSettings
+from spyre_hydra.errors import ConfigConflictError, ConfigValidationError, Problem
+
+__all__ = ["ConfigValue", "ConfigurationSummary", "DefaultConfigurator", "DeviceSettings",
+           "ModelConfigurator", "configurator_class", "make_configurator", "strict_from_env"]
+
+log = logging.getLogger(__name__)
+STRICT_ENV = "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"
+
+
+def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    """True when SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG is set to a true value."""
+    value = (environ if environ is not None else os.environ).get(STRICT_ENV, "")
+    text = value.strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    raise ConfigConflictError(f"{STRICT_ENV}={value!r} is not a boolean. Valid: 1, true, yes, "
+                              f"on / 0, false, no, off. Fix: export {STRICT_ENV}=1 (or unset it).")
+
+
+class ModelConfigurator:
+    """Base class of configurators (the seed's API): one model's device settings, by tp size.
+
+    configure() is preview() -> check() -> apply, so a plan can show and check what configure
+    would do without a VllmConfig. A subclass changes what is applied by overriding
+    get_device_config (or preview); a model file names it with `configurator: {_target_: ...}`
+    and extra keys there arrive as keyword arguments after these three.
+    """
+
+    def __init__(self, model_name: str, device_configs: Mapping[int, DeviceSettings],
+                 strict: bool | None = None):
+        self.model_name = model_name
+        self.device_configs = dict(device_configs)
+        self.strict = strict_from_env() if strict is None else strict
+
+    def get_device_config(self, tp_size: int) -> DeviceSettings | None:
+        """The settings for a tensor parallel size, or None."""
+        return self.device_configs.get(tp_size)
+
+    def preview(self, vllm_config: Any, environ: Mapping[str, str] | None = None):
+        """The summary configure() would produce, changing nothing."""
+        environ = os.environ if environ is None else environ
+        tp_size = vllm_config.parallel_config.world_size
+        summary = ConfigurationSummary(self.model_name, tp_size)
+        settings = self.get_device_config(tp_size)
+        if settings is None:
+            return summary
+        for key, value in settings.env_vars.items():
+            summary.env_vars[key] = ConfigValue(str(value), environ.get(key, str(value)))
+        blocks = settings.num_gpu_blocks_override
+        if blocks is not None:
+            user = vllm_config.cache_config.num_gpu_blocks_override
+            summary.num_blocks = ConfigValue(blocks, blocks if user is None else user)
+        tokens = settings.max_num_batched_tokens
+        if tokens is not None:
+            user = getattr(vllm_config.scheduler_config, "max_num_batched_tokens", None)
+            summary.max_num_batched_tokens = ConfigValue(tokens, tokens if user is None else user)
+        return summary
+
+    def check(self, summary: ConfigurationSummary) -> None:
+        """Strict mode: refuse every setting that differs from the model default."""
+        conflicts = summary.conflicts()
+        if self.strict and conflicts:
+            raise ConfigConflictError(
+                f"model {self.model_name!r} at tp{summary.tp_size} requires its known settings "
+                f"(strict mode), but: {'; '.join(conflicts)}. Fix: unset the env var / drop the "
+                f"user value, or run without strict=true / {STRICT_ENV}=1.")
+        for line in conflicts:
+            log.warning("kept a user value over the model default: %s", line)
+
+    def configure(self, vllm_config: Any, environ: MutableMapping[str, str] | None = None):
+        """Apply the settings for vllm_config's tp size and return the summary."""
+        environ = os.environ if environ is None else environ
+        summary = self.preview(vllm_config, environ)
+        self.check(summary)  # raises before anything below changes state
+        added: list[str] = []
+        try:
+            for key, value in summary.env_vars.items():
+                if key not in environ:
+                    environ[key] = str(value.default)
+                    added.append(key)
+            if summary.num_blocks is not None:
+                vllm_config.cache_config.num_gpu_blocks_override = summary.num_blocks.applied
+            if summary.max_num_batched_tokens is not None:
+                vllm_config.scheduler_config.max_num_batched_tokens = (
+                    summary.max_num_batched_tokens.applied)
+        except Exception:
+            for key in added:
+                environ.pop(key, None)
+            raise
+        log.info("%s", summary.format_log_message())
+        return summary
+
+    def set_env_var(self, key: str, value: Any, override: bool = False) -> ConfigValue:
+        """Set one env var (only when unset unless override) and report what is in force."""
+        existing = os.environ.get(key)
+        if existing is not None and not override:
+            result = ConfigValue(str(value), existing)
+            if result.was_overridden() and self.strict:
+                raise ConfigConflictError(f"{key} is set to {existing!r}; model {self.model_name!r}"
+                                          f" needs {value!r}. Fix: unset {key}.")
+            return result
+        os.environ[key] = str(value)
+        return ConfigValue(str(value), str(value))
+
+
+class DefaultConfigurator(ModelConfigurator):
+    """The universal configurator: the catalog's device settings, applied as they are."""
+
+
+#: Keys of a `configurator:` node that Hydra's instantiate reads itself.
+_HYDRA_KEYS = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")
+
+
+def _describe(model, where: str | None) -> tuple[str, Any, str, str]:
+    """(model name, configurator node, key prefix, file) of a ModelEntry or a model tree."""
+    if isinstance(model, Mapping):  # a composed model node: the caller knows its file
+        return model["hf_id"], model.get("configurator"), "model", where or "the model file"
+    return (model.name, model.configurator, model.option,
+            where or (model.files or [f"conf/model/{model.option}.yaml"])[-1])
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0].rstrip('.') if lines else 'no message'}"
+
+
+@contextlib.contextmanager
+def _quiet_hydra_utils():
+    # hydra.utils logs every failed look-up at ERROR before re-raising; the error we raise
+    # says it better, so that log line would only be noise on stderr.
+    logger = logging.getLogger("hydra.utils")
+    saved, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = saved
+
+
+def configurator_class(spec: Any, key: str, where: str) -> type[ModelConfigurator]:
+    """The class a `configurator:` node names, checked (importable, a ModelConfigurator
+    subclass, the node's extra keys accepted by its __init__) without instantiating it."""
+    from hydra.utils import get_object
+
+    target = spec.get("_target_") if isinstance(spec, Mapping) else None
+
+    def problem(message: str, fix: str) -> ConfigValidationError:
+        return ConfigValidationError([Problem(f"{key}.configurator._target_", message, where,
+                                              fix)], "invalid configurator")
+
+    if not isinstance(target, str) or not target:
+        raise problem(f"{spec!r} names no class.", "configurator: {_target_: "
+                      "my_pkg.MyConfigurator} (a ModelConfigurator subclass), or drop the key")
+    try:
+        with _quiet_hydra_utils():
+            cls = get_object(target)
+    except Exception as exc:  # ImportError, AttributeError, ValueError: all say "not found"
+        raise problem(f"{target!r} cannot be imported ({_first_line(exc)}).",
+                      "install the package that defines it in this environment (or put its "
+                      "folder on PYTHONPATH) and check the dotted name") from None
+    if not (isinstance(cls, type) and issubclass(cls, ModelConfigurator)):
+        raise problem(f"{target!r} is not a subclass of spyre_hydra.ModelConfigurator.",
+                      "derive it from spyre_hydra.ModelConfigurator (or DefaultConfigurator)")
+    extra = {k: v for k, v in spec.items() if k not in _HYDRA_KEYS}
+    try:
+        inspect.signature(cls).bind("model", {}, None, **extra)
+    except TypeError as exc:
+        raise problem(f"{target!r} does not accept the keys {sorted(extra)}: {exc}.",
+                      "give only keyword arguments its __init__ takes after (model_name, "
+                      "device_configs, strict)") from None
+    return cls
+
+
+def make_configurator(model, device_configs: Mapping[int, DeviceSettings],
+                      strict: bool | None = None, where: str | None = None) -> ModelConfigurator:
+    """The configurator of a model (a ModelEntry or a composed model node): the class its
+    `configurator:` node names, built with hydra.utils.instantiate, else DefaultConfigurator.
+    Any failure is a ConfigValidationError naming the target and `where` (the model file)."""
+    name, spec, key, where = _describe(model, where)
+    if spec is None:
+        return DefaultConfigurator(name, device_configs, strict)
+    cls = configurator_class(spec, key, where)
+    from hydra.utils import instantiate
+
+    try:
+        with _quiet_hydra_utils():
+            build = instantiate(dict(spec), _partial_=True, _convert_="all")
+        return build(name, device_configs, strict)
+    except Exception as exc:  # the user's __init__ failed: name it, keep the cause chained
+        raise ConfigValidationError([Problem(
+            f"{key}.configurator", f"{cls.__module__}.{cls.__qualname__} could not be built: "
+            f"{_first_line(exc.__cause__ or exc)}.",
+            where, "fix the configurator's keys in the model file, or its __init__")],
+            "invalid configurator") from exc

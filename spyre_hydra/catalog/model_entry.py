@@ -1,0 +1,93 @@
+"""A catalog model entry (the seed's ModelConfig) and its runtime look-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+def normalize_shapes(shapes) -> list[tuple[int, int, int]]:
+    """[prompt_len, new_tokens, batch_size] from 3-item sequences or mappings."""
+    out = []
+    for shape in shapes or []:
+        try:
+            if isinstance(shape, Mapping):
+                triple = (shape["prompt_len"], shape.get("new_tokens", 0), shape["batch_size"])
+            else:
+                prompt, new, batch = shape
+                triple = (prompt, new, batch)
+            out.append(tuple(int(x) for x in triple))
+        except (KeyError, TypeError, ValueError):
+            from spyre_hydra.errors import ConfigValidationError, Problem
+
+            raise ConfigValidationError([Problem(
+                "warmup_shapes", f"{shape!r} is not a warmup shape.", "",
+                "give [prompt_len, new_tokens, batch_size] or {prompt_len, new_tokens, "
+                "batch_size} (new_tokens may be left out: 0); the plugin's 2-item "
+                "(prompt_len, batch_size) form is [prompt_len, 0, batch_size] here")]) from None
+    return out
+
+
+@dataclass
+class ModelEntry:
+    """One catalog model (the seed's ModelConfig)."""
+
+    name: str
+    option: str
+    family: str
+    architecture: dict
+    platforms: list
+    continuous_batching_configs: list
+    static_batching_configs: list
+    device_configs: dict
+    priority: int = 0
+    path: str | None = None
+    files: list = field(default_factory=list)
+    configurator: dict | None = None
+
+    def tp_sizes(self) -> list[int]:
+        entries = self.continuous_batching_configs + self.static_batching_configs
+        return sorted({e["tp_size"] for e in entries})
+
+    def modes(self) -> list[str]:
+        return [m for m, e in (("cb", self.continuous_batching_configs),
+                               ("static", self.static_batching_configs)) if e]
+
+    def cb_entry(self, tp: int, max_model_len: int, max_num_seqs: int) -> dict | None:
+        for entry in self.continuous_batching_configs:
+            if (entry["tp_size"], entry["max_model_len"], entry["max_num_seqs"]) == (
+                    tp, max_model_len, max_num_seqs):
+                return entry
+        return None
+
+    def static_entry(self, tp: int, shapes) -> dict | None:
+        wanted = set(normalize_shapes(shapes))
+        if not wanted:
+            return None
+        for entry in self.static_batching_configs:
+            if entry["tp_size"] == tp and wanted <= set(normalize_shapes(entry["warmup_shapes"])):
+                return entry
+        return None
+
+    def describe_runtimes(self, tp: int | None = None) -> str:
+        parts = [f"cb tp{e['tp_size']} max_model_len={e['max_model_len']} "
+                 f"max_num_seqs={e['max_num_seqs']}" for e in self.continuous_batching_configs
+                 if tp is None or e["tp_size"] == tp]
+        parts += [f"static tp{e['tp_size']} shapes={e['warmup_shapes']}"
+                  for e in self.static_batching_configs if tp is None or e["tp_size"] == tp]
+        return "; ".join(parts) or "none"
+
+    @classmethod
+    def from_tree(cls, model: Mapping, option: str | None = None, files=()) -> "ModelEntry":
+        """Build from a composed/loaded model node (plain data)."""
+        return cls(model["hf_id"], option or model["hf_id"], model["family"],
+                   dict(model["architecture"]), list(model.get("platforms") or []),
+                   list(model.get("continuous_batching_configs") or []),
+                   list(model.get("static_batching_configs") or []),
+                   dict(model.get("device_configs") or {}), int(model.get("priority") or 0),
+                   model.get("path"), list(files), _plain(model.get("configurator")))
+
+
+def _plain(node):
+    """A `configurator:` node as a plain dict (None when absent)."""
+    return dict(node) if isinstance(node, Mapping) else node

@@ -1,0 +1,236 @@
+"""The model registry with the plugin's API, built from the composed conf tree.
+
+    registry = get_model_registry()
+    name = registry.find_matching_model(vllm_config.model_config)   # HF id or None
+    configurator = registry.get_configurator_for_runtime(vllm_config)
+    summary = configurator.configure(vllm_config)
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from spyre_hydra.catalog.configurator import (
+    DeviceSettings,
+    ModelConfigurator,
+    configurator_class,
+    make_configurator,
+    strict_from_env,
+)
+from spyre_hydra.catalog.loader import load_catalog
+from spyre_hydra.catalog.matcher import ModelMatcher, Pattern
+from spyre_hydra.catalog.model_entry import ModelEntry, normalize_shapes  # noqa: F401 - re-exported
+from spyre_hydra.catalog.validate import check_dataclass, check_model
+from spyre_hydra.conftree.conffile import read_conf_file
+from spyre_hydra.conftree.roots import search_path
+from spyre_hydra.conftree.versions import installed_sendnn_version, select_block_override
+from spyre_hydra.errors import ConfigValidationError, UnknownModelError
+
+log = logging.getLogger(__name__)
+
+
+class ModelConfigRegistry:
+    """All catalog models of a conf tree, indexed for matching."""
+
+    def __init__(self, conf_dir=None, use_cache: bool = True):
+        self.roots = search_path(conf_dir)
+        entries = load_catalog(conf_dir, use_cache=use_cache)
+        self.devices = self._device_names()
+        problems = []
+        self._models: dict[str, ModelEntry] = {}
+        self._options: dict[str, ModelEntry] = {}
+        for order, (option, item) in enumerate(entries.items()):
+            model, files = item["model"], item["files"]
+            sources = (lambda _k, f=files: f"{f[-1]}" + (f" (bases: {', '.join(Path(x).name for x in f[:-1])})" if len(f) > 1 else ""))
+            found = check_dataclass(model, _model_schema(), option, sources)
+            typed = {p.key for p in found}  # one message per key: the type error wins
+            found += [p for p in check_model(model, option, sources, tuple(self.devices.values()))
+                      if p.key not in typed]
+            if not found and model.get("configurator") is not None:
+                found += _configurator_problems(model["configurator"], option, files[-1])
+            if found:
+                problems += found
+                continue
+            if model["hf_id"] in self._models:
+                other = self._models[model["hf_id"]].option
+                problems.append(_dup(option, other, model["hf_id"], files[-1]))
+                continue
+            entry = ModelEntry.from_tree(model, option, files)
+            self._models[entry.name] = entry
+            self._options[option] = entry
+        if problems:
+            raise ConfigValidationError(problems, "invalid model catalog")
+        self.matcher = ModelMatcher(Pattern.from_architecture(e.name, e.architecture, e.priority, i)
+                                    for i, e in enumerate(self._models.values()))
+        # Ties and shadows among catalog models are `spyre-hydra check` findings; a run
+        # hears only about its own model (diagnostics_for), so nothing is logged here.
+        self.diagnostics = self.matcher.diagnostics()
+        for note in self.diagnostics:
+            log.debug("catalog: %s", note)
+
+    def _device_names(self) -> dict[int, str]:
+        names: dict[int, str] = {}
+        for root in reversed(self.roots):
+            for path in sorted((root / "device").glob("*.yaml")):
+                data = read_conf_file(path)  # C loader; a syntax error names file and line
+                if isinstance(data.get("tp_size"), int):
+                    names[data["tp_size"]] = data.get("name", path.stem)
+        return names
+
+    # -- the seed's API -------------------------------------------------------------------
+    def list_models(self) -> list[str]:
+        """HF ids of every registered model, in catalog order."""
+        return list(self._models)
+
+    def list_options(self) -> list[str]:
+        """Short option names (model=<option>), in catalog order."""
+        return list(self._options)
+
+    def get_model_config(self, name: str) -> ModelEntry:
+        """The entry for an HF id or an option name."""
+        entry = self._models.get(name) or self._options.get(name)
+        if entry is None:
+            hint = difflib.get_close_matches(name, [*self._models, *self._options], n=1)
+            raise UnknownModelError(
+                f"model {name!r} is not in the catalog." + (f" Did you mean {hint[0]!r}?" if hint
+                                                            else "")
+                + f" Valid options: {', '.join(self._options)}. Fix: model=<option>, or add "
+                "conf/model/<option>.yaml (see README).")
+        return entry
+
+    def diagnostics_for(self, name: str) -> list[str]:
+        """The catalog's tie/shadow findings that name this model (HF id or option)."""
+        entry = self.get_model_config(name)
+        return [n for n in self.diagnostics if f" {entry.name} " in n]  # names are spaced
+
+    def find_matching_model(self, model_config: Any) -> str | None:
+        """HF id of the best pattern matching ``model_config.hf_config``, or None."""
+        hf_config = getattr(model_config, "hf_config", None)
+        if hf_config is None:
+            log.info("no HF config to match")
+            return None
+        best = self.matcher.best(hf_config)
+        if best is None:
+            log.info("no catalog pattern matches model_type=%r",
+                     getattr(hf_config, "model_type", None))
+        return best.name if best else None
+
+    def get_configurator(self, name: str, sendnn_version: str | None = None,
+                         strict: bool | None = None, tp_sizes=None) -> ModelConfigurator:
+        """The model's configurator (its `configurator:` class, else DefaultConfigurator)
+        holding every layout's settings, or only those of `tp_sizes`."""
+        entry = self.get_model_config(name)
+        version = installed_sendnn_version() if sendnn_version is None else sendnn_version
+        by_tp = {}
+        for tp, dev in self.devices.items():
+            raw = entry.device_configs.get(dev)
+            if raw and (tp_sizes is None or tp in tp_sizes):
+                by_tp[tp] = self.settings(entry, raw, version)
+        return make_configurator(entry, by_tp, strict)
+
+    def get_configurator_for_runtime(self, vllm_config: Any, warmup_shapes=None,
+                                     sendnn_version: str | None = None,
+                                     strict: bool | None = None):
+        """A configurator when the model and its runtime are supported, else None.
+
+        Continuous batching brings the layout's device settings; a static match (any
+        non-empty warmup_shapes) brings none, as in the plugin.
+        """
+        strict = strict_from_env() if strict is None else strict
+        name = self.find_matching_model(vllm_config.model_config)
+        if name is None:
+            return _refuse(strict, UnknownModelError(
+                "no catalog model matches this checkpoint's config.json. Fix: add a model file "
+                "(README: adding a model) or run without strict mode."))
+        entry = self._models[name]
+        tp = vllm_config.parallel_config.world_size
+        if warmup_shapes:
+            if entry.static_entry(tp, warmup_shapes) is None:
+                return _refuse(strict, _unsupported(entry, tp, f"warmup_shapes="
+                                                    f"{[list(s) for s in normalize_shapes(warmup_shapes)]}"))
+            return make_configurator(entry, {}, strict)
+        mml = vllm_config.model_config.max_model_len
+        mns = vllm_config.scheduler_config.max_num_seqs
+        if entry.cb_entry(tp, mml, mns) is None:
+            return _refuse(strict, _unsupported(entry, tp, f"max_model_len={mml} max_num_seqs={mns}"))
+        return self.get_configurator(name, sendnn_version, strict, tp_sizes=(tp,))
+
+    # -- helpers --------------------------------------------------------------------------
+    @staticmethod
+    def settings(entry: ModelEntry, raw: Mapping, version: Any) -> DeviceSettings:
+        chunked = raw.get("chunked_prefill_config") or {}
+        blocks = select_block_override(raw.get("num_gpu_blocks_override"), version,
+                                       f"{entry.option}.num_gpu_blocks_override")
+        return DeviceSettings(dict(raw.get("env_vars") or {}), blocks,
+                              chunked.get("max_num_batched_tokens"))
+
+    def match_hf_config(self, hf_config: Any) -> list[ModelEntry]:
+        """Every entry whose pattern matches, best first (for model=auto and explain)."""
+        return [self._models[p.name] for p in self.matcher.all_matches(hf_config)]
+
+    def check_shadows(self, hf_configs: Mapping[str, Any]) -> list[str]:
+        """For HF configs keyed by HF id: models whose own config is taken by another."""
+        notes = []
+        for hf_id, config in hf_configs.items():
+            best = self.matcher.best(config)
+            if hf_id in self._models and best is not None and best.name != hf_id:
+                notes.append(f"shadow: {hf_id}'s own config.json is matched as {best.name}.")
+        return notes
+
+
+def _model_schema():
+    from spyre_hydra.conftree.schema import ModelSpec
+    return ModelSpec
+
+
+def _configurator_problems(spec, option: str, path: str) -> list:
+    try:  # imports the named module (the user's code, never vLLM by us) and checks the class
+        configurator_class(spec, option, path)
+    except ConfigValidationError as error:
+        return error.problems
+    return []
+
+
+def _dup(option, other, hf_id, path):
+    from spyre_hydra.errors import Problem
+    return Problem(f"{option}.hf_id", f"{hf_id!r} is also the hf_id of {other}.", path,
+                   "give each model file its own hf_id")
+
+
+def _unsupported(entry: ModelEntry, tp: int, asked: str):
+    from spyre_hydra.errors import UnsupportedRuntimeError
+    return UnsupportedRuntimeError(
+        f"{entry.option} ({entry.name}) does not support tp{tp} with {asked}. Supported at "
+        f"tp{tp}: {entry.describe_runtimes(tp)}. All: {entry.describe_runtimes()}.")
+
+
+def _refuse(strict: bool, error: Exception):
+    if strict:
+        raise error
+    log.warning("%s", error)
+    return None
+
+
+_registries: dict[tuple, ModelConfigRegistry] = {}
+
+
+def get_model_registry(conf_dir=None) -> ModelConfigRegistry:
+    """The registry of a conf tree (the shipped one by default), loaded once per tree."""
+    from spyre_hydra.conftree.roots import (
+        search_path,  # checks the dir (a symlink loop, a file) before use
+    )
+
+    key = (str(search_path(conf_dir)[0]) if conf_dir else None,)
+    registry = _registries.get(key)
+    if registry is None:
+        registry = _registries[key] = ModelConfigRegistry(conf_dir)
+    return registry
+
+
+def reset_registries() -> None:
+    """Forget loaded registries (tests, and sweeps that edit conf files between jobs)."""
+    _registries.clear()

@@ -1,0 +1,1 @@
+"""Layer 8: the console scripts (spyre-launch, spyre-hydra), their error boundary and tools."""

@@ -1,0 +1,90 @@
+"""The conf trees a launch searches, read before Hydra composes them.
+
+Hydra reports a YAML syntax error as a stack trace and recurses without end on defaults
+lists that include each other (family files naming each other as bases). Both are found
+here first and named by file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spyre_hydra.errors import ConfigValidationError, Problem
+
+
+def _entries(data: dict) -> list[str]:
+    """The config paths a defaults list names (as written; `_self_`, overrides skipped)."""
+    out: list[str] = []
+    items = data.get("defaults") if isinstance(data, dict) else None
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, str):
+            name = item.removeprefix("optional ").strip()
+        elif isinstance(item, dict) and len(item) == 1:
+            (key, value), = item.items()
+            key = str(key).removeprefix("optional ").strip()
+            if key.startswith("override ") or not isinstance(value, str):
+                continue
+            name = f"{key}/{value}"
+        else:
+            continue
+        name = name.split("@")[0].strip()
+        if name and name != "_self_":
+            out.append(name)
+    return out
+
+
+def _target(config: str, entry: str) -> str:
+    """A defaults entry of `config` (`model/family/a`) as a config path: relative to the
+    config's own group unless it starts with '/'."""
+    if entry.startswith("/"):
+        return entry.lstrip("/")
+    group = config.rpartition("/")[0]
+    return f"{group}/{entry}" if group else entry
+
+
+def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    trail: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        trail.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                return trail[trail.index(nxt):] + [nxt]
+            if nxt not in state and nxt in graph:
+                found = visit(nxt)
+                if found:
+                    return found
+        state[node] = 2
+        trail.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def check_conf_tree(roots: list[Path]) -> None:
+    """Every YAML file parses (named by file:line), and no defaults list is a cycle."""
+    from spyre_hydra.conftree.conffile import read_conf_file
+
+    graph: dict[str, list[str]] = {}
+    files: dict[str, Path] = {}
+    for root in roots:
+        for path in sorted(Path(root).rglob("*.yaml")):
+            data = read_conf_file(path)
+            name = path.relative_to(root).with_suffix("").as_posix()
+            if name not in files:  # the first root wins, as in Hydra's search path
+                files[name] = path
+                graph[name] = [_target(name, e) for e in _entries(data)]
+    cycle = _cycle(graph)
+    if cycle:
+        chain = " -> ".join(str(files.get(n, n)) for n in cycle)
+        raise ConfigValidationError([Problem(
+            str(files[cycle[0]]), f"its defaults list comes back to itself: {chain}.", "",
+            "make one of these files stop naming the other as a base")],
+            "cannot read the conf tree")

@@ -1,0 +1,31 @@
+"""Put the user's conf dir (`--config-dir DIR` / `conf_dir=`) ahead of the shipped tree.
+
+Hydra's own --config-dir is searched after the app's primary dir, so a user's
+`model/granite_8b.yaml` would lose to the shipped one while the registry (which reads the
+user's dir first) would take it. This search-path plugin keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+from hydra.core.config_search_path import ConfigSearchPath, SearchPathQuery
+from hydra.core.plugins import Plugins
+from hydra.plugins.search_path_plugin import SearchPathPlugin
+
+from spyre_hydra.conftree.roots import set_user_conf_dir, user_conf_dir
+
+
+class SpyreUserConfDir(SearchPathPlugin):
+    """Prepends the user's conf dir before Hydra's `main` entry."""
+
+    def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        path = user_conf_dir()
+        if path is not None:
+            search_path.prepend(provider="spyre-hydra", path=f"file://{path}",
+                                anchor=SearchPathQuery(provider="main"))
+
+
+def use_conf_dir(path) -> None:
+    """Rank ``path`` (or nothing, for None) first for the next Hydra compose."""
+    Plugins.instance().register(SpyreUserConfDir)  # idempotent
+    set_user_conf_dir(path)
+

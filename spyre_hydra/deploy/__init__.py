@@ -1,0 +1,1 @@
+"""Layer 7: what production runs: deploy bundles, export-serve and the vLLM plugin."""

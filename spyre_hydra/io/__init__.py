@@ -1,0 +1,1 @@
+"""Layer 1: reading and writing files, text, tables and output (no Hydra)."""

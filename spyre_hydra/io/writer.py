@@ -1,0 +1,279 @@
+"""The one writer: every file spyre_hydra writes goes through here.
+
+Each write is atomic (a temp file opened O_EXCL|O_NOFOLLOW in the same directory, fsync,
+rename, fsync of the directory), never replaces a symlink, device, fifo, socket or directory,
+and never overwrites a file it did not write: each output directory keeps a manifest
+(:data:`MANIFEST`) of the files written there with their sha256. The rules, per target:
+
+- missing -> written;
+- in the manifest, unchanged since -> replaced;
+- in the manifest but edited by hand -> refused unless ``force``;
+- not in the manifest (a foreign file) or a source the caller reads -> always refused.
+
+A bundle (:func:`write_files`) checks every target first and writes nothing when one is
+refused; its temp files are all written before the first rename. Caches use
+:func:`write_cache`: atomic and never over a symlink, without a manifest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from spyre_hydra.io.manifest import (
+    MANIFEST,
+    STREAM,
+    OutputError,
+    _file_sha256,
+    _kind,
+    _lstat,
+    read_manifest,
+    sha256,
+)
+
+
+def _encode(content: str | bytes) -> bytes:
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def _refusal(path: Path, force: bool, sources: set) -> str | None:
+    """Why ``path`` must not be written, or None."""
+    st = _lstat(path)
+    if st is None:
+        parent = path.parent
+        while _lstat(parent) is None and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            return (f"{parent} is not a directory. Fix: choose an output path inside a "
+                    "directory.")
+        return None
+    kind = _kind(st.st_mode)
+    if kind:
+        target = f" (to {os.readlink(path)})" if stat.S_ISLNK(st.st_mode) else ""
+        return (f"it is {kind}{target}; spyre-hydra only replaces regular files it wrote. "
+                f"Fix: remove or rename {path} yourself, or choose another output path.")
+    if (st.st_dev, st.st_ino) in sources:
+        return ("it is the input being read. Fix: choose an output path that does not hold "
+                "the source.")
+    known = read_manifest(path.parent).get(path.name)
+    if known is None:
+        return ("it exists and spyre-hydra did not write it (not in "
+                f"{path.parent / MANIFEST}). Fix: move it away yourself, or choose another "
+                "output path; --force never replaces files it did not write.")
+    if not force and known != STREAM and _file_sha256(path) != known:
+        return ("it was edited since spyre-hydra wrote it. Fix: pass --force to replace it "
+                "(your edits are lost), or move it away first.")
+    return None
+
+
+def _source_ids(sources: Iterable) -> set:
+    ids = set()
+    for src in sources or ():
+        with contextlib.suppress(OSError):
+            st = os.stat(src)
+            ids.add((st.st_dev, st.st_ino))
+    return ids
+
+
+def check_targets(paths: Iterable, force: bool = False, sources: Iterable = ()) -> None:
+    """Raise one OutputError naming every target that must not be written."""
+    ids, paths = _source_ids(sources), [Path(p) for p in paths]
+    problems = [(p, why) for p in map(Path, paths) if (why := _refusal(p, force, ids))]
+    if len(problems) == 1 and len(set(paths)) == 1:
+        raise OutputError(f"cannot write {problems[0][0]}: {problems[0][1]}")
+    if problems:
+        raise OutputError(f"refused to write {len(problems)} of {len(set(paths))} files; "
+                          "nothing was written:\n" + "\n".join(f"  - {p}: {why}"
+                                                                for p, why in problems))
+
+
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """Serialises manifest updates of one directory between processes (flock on the dir)."""
+    import fcntl
+
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _temp(folder_fd: int, name: str, data: bytes, mode: int) -> str:
+    tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600, dir_fd=folder_fd)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            os.fsync(fh.fileno())
+    except BaseException:
+        os.unlink(tmp, dir_fd=folder_fd)
+        raise
+    return tmp
+
+
+def _mkdirs(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {folder}: {exc.strerror or exc}. Fix: choose a "
+                          "directory you can write to.") from None
+
+
+def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
+                modes: Mapping | None = None, manifest: bool = True) -> list[Path]:
+    """Write a bundle {path: text or bytes}: all of it, or (on a refusal) none of it."""
+    items = [(Path(p), _encode(c)) for p, c in files.items()]
+    check_targets([p for p, _ in items], force, sources)
+    by_dir: dict[Path, list] = {}
+    for path, data in items:
+        by_dir.setdefault(path.parent, []).append((path, data))
+    for folder in by_dir:
+        _mkdirs(folder)
+    with contextlib.ExitStack() as stack:
+        fds = {d: stack.enter_context(_locked(d)) for d in sorted(by_dir)}
+        check_targets([p for p, _ in items], force, sources)  # again, under the locks
+        temps: list[tuple[int, str, str]] = []
+        try:
+            for folder, group in by_dir.items():
+                for path, data in group:
+                    mode = {Path(k): v for k, v in (modes or {}).items()}.get(path, 0o644)
+                    temps.append((fds[folder], _temp(fds[folder], path.name, data, mode),
+                                  path.name))
+                if manifest:
+                    known = read_manifest(folder)
+                    known.update({p.name: sha256(d) for p, d in group})
+                    body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1,
+                                      sort_keys=True)
+                    temps.append((fds[folder], _temp(fds[folder], MANIFEST, body.encode(),
+                                                     0o644), MANIFEST))
+        except BaseException as exc:  # an interrupt too: no temp file stays behind
+            for fd, tmp, _ in temps:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=fd)
+            if not isinstance(exc, OSError):
+                raise
+            raise OutputError(f"cannot write into {folder}: {exc.strerror or exc}; nothing was "
+                              "written. Fix: free space or choose a directory you can write "
+                              "to.") from None
+        for fd, tmp, name in temps:  # manifests last per dir: they only vouch for done files
+            os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        for fd in fds.values():
+            os.fsync(fd)
+    return [p for p, _ in items]
+
+
+def write_text(path, text: str | bytes, force: bool = False, sources: Iterable = (),
+               mode: int = 0o644) -> Path:
+    """Write one file under the writer's rules (see the module docstring)."""
+    return write_files({path: text}, force, sources, {str(path): mode})[0]
+
+
+def forget(paths: Iterable, force: bool = False, sources: Iterable = ()) -> list[Path]:
+    """Delete files this writer wrote (unchanged, or edited with ``force``); refuses others."""
+    paths = [Path(p) for p in paths]
+    check_targets(paths, force, sources)
+    for folder in sorted({p.parent for p in paths}):
+        with _locked(folder) as fd:
+            known = read_manifest(folder)
+            for path in (p for p in paths if p.parent == folder):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path.name, dir_fd=fd)
+                known.pop(path.name, None)
+            body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1,
+                              sort_keys=True).encode()
+            os.replace(_temp(fd, MANIFEST, body, 0o644), MANIFEST, src_dir_fd=fd, dst_dir_fd=fd)
+    return paths
+
+
+def write_cache(path, content: str | bytes, mode: int = 0o644) -> Path:
+    """A cache file: atomic, replaces only a regular file, no manifest (the location is ours)."""
+    path = Path(path)
+    st = _lstat(path)
+    if st is not None and _kind(st.st_mode):
+        raise OutputError(f"cache file {path} is {_kind(st.st_mode)}; not replaced. Fix: remove "
+                          "it, or set SPYRE_HYDRA_CACHE to another directory.")
+    _mkdirs(path.parent)
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        tmp = _temp(fd, path.name, _encode(content), mode)
+        os.replace(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
+def _record(folder_fd: int, folder: Path, entries: Mapping[str, str]) -> None:
+    """Add ``entries`` (name -> sha256 or STREAM) to the folder's manifest, atomically."""
+    known = read_manifest(folder)
+    known.update(entries)
+    body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1, sort_keys=True)
+    os.replace(_temp(folder_fd, MANIFEST, body.encode(), 0o644), MANIFEST,
+               src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+
+
+def claim(path, content: str | bytes, mode: int = 0o644) -> Path:
+    """Create ``path`` only if nothing is there (atomic, via link): FileExistsError otherwise.
+    For markers that say who owns a directory, where two writers may race."""
+    path = Path(path)
+    _mkdirs(path.parent)
+    data = _encode(content)
+    with _locked(path.parent) as fd:
+        tmp = _temp(fd, path.name, data, mode)
+        try:
+            os.link(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+        finally:
+            os.unlink(tmp, dir_fd=fd)
+        _record(fd, path.parent, {path.name: sha256(data)})
+        os.fsync(fd)
+    return path
+
+
+def open_stream(path, force: bool = False, append: bool = False):
+    """A log file another process writes into as it runs (not atomic by nature): checked by
+    the writer's rules, opened without following a symlink, recorded as ours (STREAM)."""
+    path = Path(path)
+    check_targets([path], force)
+    _mkdirs(path.parent)
+    with _locked(path.parent) as fd:
+        how = os.O_APPEND if append else os.O_TRUNC
+        handle = os.open(path.name, os.O_WRONLY | os.O_CREAT | how | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o644, dir_fd=fd)
+        _record(fd, path.parent, {path.name: STREAM})
+    return os.fdopen(handle, "w", encoding="utf-8")
+
+
+def publish_dir(built: Path, target: Path) -> Path:
+    """Put a cache directory built beside ``target`` in its place, so readers only ever see a
+    complete one or none (a directory can't be renamed over a non-empty one: the old one is
+    moved aside first). Never over a symlink."""
+    import shutil
+    import tempfile
+
+    if target.is_symlink():
+        raise OutputError(f"cache dir {target} is a symlink; not replaced. Fix: remove it, or "
+                          "set SPYRE_HYDRA_CACHE to another directory.")
+    # mkdtemp makes 0700 (and safetensors writes 0600); the cache may be shared.
+    built.chmod(0o755)
+    for path in built.iterdir():
+        path.chmod(0o644)
+    if target.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".trash-{target.name}-", dir=target.parent))
+        os.replace(target, trash / "old")
+        shutil.rmtree(trash, ignore_errors=True)
+    os.replace(built, target)
+    return target
+
+
+__all__ = ["MANIFEST", "OutputError", "check_targets", "claim", "forget", "open_stream",
+           "publish_dir", "read_manifest", "write_cache", "write_files", "write_text"]

@@ -1,0 +1,148 @@
+"""LaunchPlan: the typed, frozen result of composing and checking one launch.
+
+`to_dict()` is the `mode=plan` JSON contract (every key of the older plan dict keeps its
+meaning; provenance, versions and catalog_fingerprint are added). The engine side reads the
+typed fields; `from_dict` rebuilds a plan from that JSON (a sweep's fresh-process worker).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+#: Engine args that mean "vLLM's (or the plugin's) default" when None.
+DEFAULT_WHEN_NONE = ("num_gpu_blocks_override", "max_num_batched_tokens")
+
+
+def _frozen(data: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a plan came from."""
+
+    choices: Mapping[str, str] = field(default_factory=dict)
+    """config group -> chosen option (Hydra's runtime choices)."""
+    files: Mapping[str, str] = field(default_factory=dict)
+    """config group -> the conf file its option was read from."""
+    overrides: tuple[str, ...] = ()
+    """the overrides Hydra composed with, after pre-flight rewrites (model=auto, backend)."""
+    conf_roots: tuple[str, ...] = ()
+    """every conf directory searched, the user's first."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"choices": dict(self.choices), "files": dict(self.files),
+                "overrides": list(self.overrides), "conf_roots": list(self.conf_roots)}
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    """One checked launch: what vLLM will be given and why."""
+
+    model: str
+    """catalog model name (the HF id)."""
+    option: str
+    """the model=<option> chosen."""
+    tp_size: int
+    """tensor parallel size (cards)."""
+    sendnn_version: str
+    """torch_sendnn version the version-dependent values were picked for (text)."""
+    runtime: str
+    """cb (continuous batching) or static (warmup shapes)."""
+    mode: str
+    """plan, config, generate or serve."""
+    backend: str
+    """sendnn, eager or cpu (auto only for sweep points that name none)."""
+    args: Mapping[str, Any]
+    """vLLM EngineArgs fields (JSON key: engine_args)."""
+    env: Mapping[str, str]
+    """the model's device env vars for this layout."""
+    backend_env: Mapping[str, str]
+    """the backend's static env vars (conf/backend/<name>.yaml)."""
+    warmup_shapes: tuple[tuple[int, int, int], ...]
+    """static runtime's [prompt_len, new_tokens, batch_size] shapes (empty for cb)."""
+    supported: bool
+    """whether the catalog has an entry for this exact layout."""
+    summary: str
+    """the configurator's log message."""
+    conflicts: tuple[str, ...] = ()
+    """values the user already set that differ from the model's defaults."""
+    warnings: tuple[str, ...] = ()
+    """non-fatal findings (unsupported layout without strict, platform, checkpoint)."""
+    provenance: Provenance = field(default_factory=Provenance)
+    """options, files and overrides this plan was composed from."""
+    versions: Mapping[str, str] = field(default_factory=dict)
+    """installed package versions (spyre_hydra.conftree.stamp.installed_versions)."""
+    catalog_fingerprint: str = ""
+    """sha256 of the conf trees searched (spyre_hydra.conftree.stamp.catalog_fingerprint)."""
+
+    def __post_init__(self) -> None:
+        for name in ("args", "env", "backend_env", "versions"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        object.__setattr__(self, "warmup_shapes",
+                           tuple(tuple(int(x) for x in s) for s in self.warmup_shapes))
+        object.__setattr__(self, "conflicts", tuple(self.conflicts))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `mode=plan` JSON object."""
+        return {
+            "model": self.model, "option": self.option, "tp_size": self.tp_size,
+            "sendnn_version": self.sendnn_version, "runtime": self.runtime, "mode": self.mode,
+            "backend": self.backend, "engine_args": dict(self.args), "env": dict(self.env),
+            "backend_env": dict(self.backend_env),
+            "warmup_shapes": [list(s) for s in self.warmup_shapes],
+            "supported": self.supported, "summary": self.summary,
+            "conflicts": list(self.conflicts), "warnings": list(self.warnings),
+            "provenance": self.provenance.to_dict(), "versions": dict(self.versions),
+            "catalog_fingerprint": self.catalog_fingerprint,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "LaunchPlan":
+        """The plan of a `to_dict()` object (keys added later are optional)."""
+        prov = data.get("provenance") or {}
+        return cls(
+            data["model"], data["option"], int(data["tp_size"]), str(data["sendnn_version"]),
+            data["runtime"], data["mode"], data["backend"], data["engine_args"], data["env"],
+            data.get("backend_env") or {}, data.get("warmup_shapes") or (),
+            bool(data["supported"]), data.get("summary") or "",
+            data.get("conflicts") or (), data.get("warnings") or (),
+            Provenance(prov.get("choices") or {}, prov.get("files") or {},
+                       tuple(prov.get("overrides") or ()), tuple(prov.get("conf_roots") or ())),
+            data.get("versions") or {}, data.get("catalog_fingerprint") or "")
+
+    def replace(self, **changes: Any) -> "LaunchPlan":
+        """A copy with some fields changed (the plan itself never changes)."""
+        return dataclasses.replace(self, **changes)
+
+    def promised_env(self) -> dict[str, str]:
+        """The backend's static env overlaid with the model's device env."""
+        return {**{k: str(v) for k, v in self.backend_env.items()},
+                **{k: str(v) for k, v in self.env.items()}}
+
+    def engine_args(self) -> dict[str, Any]:
+        """vLLM EngineArgs keyword arguments (None for a default-when-None field dropped)."""
+        return {k: v for k, v in self.args.items()
+                if not (v is None and k in DEFAULT_WHEN_NONE)}
+
+    def vllm_config(self, conf_dir=None):
+        """vLLM's VllmConfig for this plan (imports vLLM; sets the launch env in os.environ
+        first, as vLLM reads it at import and the engine started from the config later).
+        A checkpoint that cannot be loaded here raises EngineError, as mode=config does."""
+        import os
+
+        from spyre_hydra.engine.build import build_vllm_config
+        from spyre_hydra.engine.launchenv import launch_env, resolve_engine_args
+        from spyre_hydra.plan.engine_checks import check_model
+
+        args, env = resolve_engine_args(self, conf_dir), launch_env(self, "config", conf_dir)
+        check_model(args, "config", {**os.environ, **env})  # before seconds of vLLM imports
+        return build_vllm_config(args, env)
+
+
+__all__ = ["LaunchPlan", "Provenance"]

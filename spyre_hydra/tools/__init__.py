@@ -1,1 +1,0 @@
-"""Subcommands of `spyre-hydra`."""
