@@ -53,8 +53,10 @@ def free_port() -> int:
 
 
 def server_overrides(overrides) -> list[str]:
-    """The point's overrides that shape the engine (bench and sweep settings removed)."""
-    return [o for o in overrides if not str(o).lstrip("+~").startswith(NOT_SERVER)
+    """The point's overrides that shape the engine (bench and sweep settings removed, but
+    sweep.explore kept: it decides whether an unlisted layout gets the device settings)."""
+    return [o for o in overrides if (not str(o).lstrip("+~").startswith(NOT_SERVER)
+                                     or str(o).lstrip("+~").startswith("sweep.explore="))
             and not str(o).startswith("+sweep=")]
 
 
