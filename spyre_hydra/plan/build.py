@@ -113,6 +113,9 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
                             "model's device settings, marked verified: false.")
         else:
             warnings.append(f"{error} Running without the model's device settings.")
+    if profile and not measured:
+        warnings.append(f"profile {profile['name']!r} ({profile['id']}) is no longer as "
+                        f"measured: the command line sets {', '.join(profile['overridden'])}.")
     applies = supported or measured or exploring
     sel = tree["selected"] if applies and rt["name"] == "cb" else {}
     settings = DeviceSettings(dict(sel.get("env") or {}), sel.get("num_gpu_blocks_override"),

@@ -112,15 +112,19 @@ def apply_profile(cfg, overrides: Sequence[str], choices: dict, files: dict,
             cfg.device = escape({k: v for k, v in read_conf_file(path).items()
                                  if k != "defaults"})
             choices["device"], files["device"] = device, str(path)
-        if not _wins("runtime", explicit):
+        if "runtime" not in explicit:  # runtime=<option> on the command line keeps it all
             runtime = str(profile["runtime"])
             shapes = profile.get("warmup_shapes") if runtime == "static" else []
-            cfg.runtime = {"name": runtime,
-                           "max_model_len": profile.get("max_model_len") if runtime == "cb"
-                           else None,
-                           "max_num_seqs": profile.get("max_num_seqs") if runtime == "cb"
-                           else None,
-                           "warmup_shapes": [list(s) for s in shapes or []]}
+            values = {"name": runtime,
+                      "max_model_len": profile.get("max_model_len") if runtime == "cb"
+                      else None,
+                      "max_num_seqs": profile.get("max_num_seqs") if runtime == "cb"
+                      else None,
+                      "warmup_shapes": [list(s) for s in shapes or []]}
+            given = OmegaConf.to_container(cfg.runtime, resolve=False)
+            # a runtime.<key>=... of the command line wins over the profile's value
+            cfg.runtime = {k: given.get(k) if _wins(f"runtime.{k}", explicit) else v
+                           for k, v in values.items()}
             found = find_config(f"runtime/{runtime}", list(roots))
             choices["runtime"] = runtime
             if found is not None:
@@ -131,10 +135,45 @@ def apply_profile(cfg, overrides: Sequence[str], choices: dict, files: dict,
     layout = {k: profile.get(k) for k in ("device", "runtime", "max_model_len", "max_num_seqs",
                                           "warmup_shapes", "engine_args")
               if profile.get(k) not in (None, {}, [])}
-    info = {"name": name, "id": profile["id"], "file": where, "as_measured": not explicit,
-            "overridden": explicit, "layout": layout,
+    changed = _changed(cfg, profile, explicit)
+    info = {"name": name, "id": profile["id"], "file": where, "as_measured": not changed,
+            "overridden": changed, "layout": layout,
             "evidence": dict(profile.get("evidence") or {})}
     return cfg, choices, files, info
+
+
+def _changed(cfg, profile: Mapping, explicit: list[str]) -> list[str]:
+    """The command line's layout overrides that make the run differ from the profile (one
+    that repeats the profile's own value changes nothing)."""
+    from omegaconf import OmegaConf
+
+    def plain(key: str):
+        try:
+            value = OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+            return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(
+                value) else value
+        except Exception:  # noqa: BLE001 - a value that does not resolve is not the profile's
+            return object()
+
+    runtime = str(profile["runtime"])
+    wanted = {"device.name": profile["device"], "runtime.name": runtime}
+    if runtime == "static":
+        wanted["runtime.warmup_shapes"] = [list(s) for s in profile.get("warmup_shapes") or []]
+    else:
+        wanted.update({"runtime.max_model_len": profile.get("max_model_len"),
+                       "runtime.max_num_seqs": profile.get("max_num_seqs")})
+    engine = profile.get("engine_args") or {}
+    out = []
+    for key in explicit:
+        if key.startswith("engine_args."):
+            name = key.split(".", 2)[1]
+            differs = name not in engine or plain(f"engine_args.{name}") != engine[name]
+        else:
+            differs = any(plain(k) != v for k, v in wanted.items() if _wins(k, [key]))
+            differs = differs or not any(_wins(k, [key]) for k in wanted)
+        if differs:
+            out.append(key)
+    return out
 
 
 __all__ = ["NAME", "apply_profile", "explicit_layout"]
