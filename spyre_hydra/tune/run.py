@@ -73,7 +73,7 @@ def tune(sweep_dir, terms: tuple[Term, ...], objectives=OBJECTIVES, out=None,
     if not chosen:
         near = closest(points)
         missing.append("no point meets the SLO " + slo_text(terms) + "; " + (
-            "closest: " + describe_miss(near) if near else "no point was measured"))
+            "closest: " + describe_miss(near, varying) if near else "no point was measured"))
     written = write_report(sweep_dir, f"spyre-hydra tune: {option}", points, terms, chosen,
                            notes + missing)
     _print(points, chosen, varying, notes, written)

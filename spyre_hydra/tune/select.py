@@ -148,9 +148,9 @@ def closest(points: list[Point]) -> Point | None:
     return min(measured, key=lambda p: (miss(p), p.job)) if measured else None
 
 
-def describe_miss(point: Point) -> str:
+def describe_miss(point: Point, varying=frozenset()) -> str:
     """`job 2 (runtime.warmup_shapes=[[128,8,2]]): ttft_p99_ms: 653.8 > 500`."""
-    return f"job {point.job} ({point.label()}): " + "; ".join(point.failures())
+    return f"job {point.job} ({point.label(varying)}): " + "; ".join(point.failures())
 
 
 def verdicts_table(verdicts: list[Verdict]) -> dict[str, Any]:
