@@ -59,16 +59,16 @@ def profiles_text(profiles: Mapping) -> str:
 
 def head(table: list[dict]) -> list[str]:
     """HEAD, plus a profiles column when a model has profiles (spyre-hydra tune)."""
-    return HEAD + ["profiles"] if any(r["profiles"] for r in table) else HEAD
+    return HEAD + ["profiles"] if any(r.get("profiles") for r in table) else HEAD
 
 
 def cells(table: list[dict]) -> list[list[str]]:
     """The table as strings, one list per row, in head()'s column order."""
-    extra = any(r["profiles"] for r in table)
+    extra = any(r.get("profiles") for r in table)
     return [[r["option"], r["hf_id"], r["family"], ",".join(map(str, r["tp_sizes"])),
              ",".join(r["modes"]), ",".join(r["platforms"]) or "all",
              " / ".join(r["device_settings"]) or "-"]
-            + ([profiles_text(r["profiles"])] if extra else []) for r in table]
+            + ([profiles_text(r.get("profiles") or {})] if extra else []) for r in table]
 
 
 def markdown(table: list[dict]) -> str:

@@ -24,8 +24,8 @@ from spyre_hydra.sweep.results import read_manifest, read_results, write_file
 
 CSV_NAME, MD_NAME, PNG_NAME = "summary.csv", "summary.md", "summary.png"
 COLUMNS = ("job", "point", "model", "device", "runtime", "prompt_len", "new_tokens",
-           "batch_size", "verified", "outcome", "engine_start_s", "generate_s", "tokens_per_s",
-           *BENCH_COLUMNS, "error")
+           "batch_size", "outcome", "engine_start_s", "generate_s", "tokens_per_s",
+           *BENCH_COLUMNS, "verified", "error")
 
 
 def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
