@@ -202,3 +202,27 @@ def test_tune_module_imports_no_torch_or_vllm():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_continuous_batching_profile_keeps_its_lengths(tmp_path):
+    sweep = tmp_path / "sweep"
+    for num, seqs in enumerate((2, 4)):  # max_num_seqs=2 is not a catalog entry: explored
+        overrides = ["model=tiny_granite", "backend=eager", "mode=bench", "sweep.explore=true",
+                     f"runtime.max_num_seqs={seqs}"]
+        plan = spyre_hydra.compose(overrides)
+        metrics = {"ttft_p99_ms": 10.0, "tpot_mean_ms": 1.0, "e2el_p50_ms": 20.0 * seqs,
+                   "output_throughput": 10.0 * seqs}
+        (sweep / str(num)).mkdir(parents=True)
+        (sweep / str(num) / "result.json").write_text(json.dumps(
+            {"job": {"num": num, "overrides": overrides}, "outcome": "ok",
+             "plan": plan.to_dict(), "bench": {"metrics": metrics, "runs": [metrics]}}))
+    out = tmp_path / "conf"
+    assert tune(sweep, SLO, out=out) == 0
+    written = profiles_in(out)
+    assert (written["latency"]["runtime"], written["latency"]["max_model_len"],
+            written["latency"]["max_num_seqs"]) == ("cb", 512, 2)
+    plan = spyre_hydra.compose(["profile=latency", "backend=eager"], conf_dir=out)
+    assert (plan.runtime, plan.args["max_model_len"], plan.args["max_num_seqs"]) == ("cb", 512, 2)
+    assert plan.layout == "tune-measured"
+    throughput = spyre_hydra.compose(["profile=throughput", "backend=eager"], conf_dir=out)
+    assert throughput.args["max_num_seqs"] == 4 and throughput.layout == "catalog-verified"
