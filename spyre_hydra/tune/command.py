@@ -98,8 +98,11 @@ def run_sweep(overrides: list[str], config_dir: str | None) -> tuple[int, Path]:
 def run(args) -> int:
     from spyre_hydra.tune.slo import parse_slo
 
+    from spyre_hydra.tune.run import check_out
+
     terms = parse_slo(args.slo)  # bad input stops before anything runs
     wanted = objectives(args.objective)
+    check_out(args.out)
     if args.from_dir:
         if args.overrides:
             raise TuneError(f"--from {args.from_dir} reads a finished sweep; the overrides "

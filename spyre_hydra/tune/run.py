@@ -101,6 +101,7 @@ def _write(option: str, profiles: dict[str, Any], out: Path, config_dir) -> tupl
     from spyre_hydra.catalog.registry import get_model_registry, reset_registries
     from spyre_hydra.tune.profiles import write_profiles
 
+    check_out(out)
     source = Path(get_model_registry(config_dir).get_model_config(option).files[-1])
     path, launch = write_profiles(option, source, profiles, out)
     reset_registries()
@@ -111,6 +112,16 @@ def _write(option: str, profiles: dict[str, Any], out: Path, config_dir) -> tupl
                         f"hold profiles {', '.join(lost)} as written. Fix: check {out} for "
                         f"another {launch}.yaml ranked before it.")
     return path, launch
+
+
+def check_out(out) -> None:
+    """--out must be a user conf dir, never the shipped tree (checked before any sweep)."""
+    from spyre_hydra.conftree.roots import shipped_conf_dir
+
+    if out is not None and Path(out).resolve() == shipped_conf_dir().resolve():
+        raise TuneError(f"--out {out} is spyre_hydra's own shipped conf tree; profiles belong "
+                        "in a user conf dir. Fix: --out myconf (then spyre-launch --config-dir "
+                        "myconf profile=<name>).")
 
 
 def _print(points, chosen, varying, notes, written) -> None:
@@ -125,4 +136,4 @@ def _print(points, chosen, varying, notes, written) -> None:
     sys.stdout.flush()
 
 
-__all__ = ["read_points", "tune"]
+__all__ = ["check_out", "read_points", "tune"]

@@ -226,3 +226,12 @@ def test_a_continuous_batching_profile_keeps_its_lengths(tmp_path):
     assert plan.layout == "tune-measured"
     throughput = spyre_hydra.compose(["profile=throughput", "backend=eager"], conf_dir=out)
     assert throughput.args["max_num_seqs"] == 4 and throughput.layout == "catalog-verified"
+
+
+def test_profiles_never_go_into_the_shipped_tree(sweep, h):
+    from spyre_hydra.tune.slo import TuneError
+
+    with pytest.raises(TuneError, match=r"is spyre_hydra's own shipped conf tree.*Fix: --out "
+                                        r"myconf"):
+        tune(sweep, SLO, out=h.conf)
+    assert not (h.conf / "model" / "tiny_granite_tuned.yaml").exists()
