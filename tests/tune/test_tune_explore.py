@@ -40,3 +40,16 @@ def test_explore_marks_results_and_summary_verified_false(h, tmp_path):
     assert verified == [True, False]
     rows = list(csv.DictReader((out / "summary.csv").open()))
     assert [r["verified"] for r in rows] == ["True", "False"]
+
+
+def test_an_explored_cb_layout_keeps_the_models_device_settings(h, tmp_path):
+    point = ["-m", "model=granite_8b", "device=tp4", "sendnn_version=1.0.2", "backend=eager",
+             "mode=plan", "runtime.max_num_seqs=16"]  # granite_8b lists 32 at tp4, not 16
+    proc = h.run_cli([*point, "sweep.explore=true"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout.splitlines()[0])
+    assert plan["supported"] is False
+    assert plan["env"]["FLEX_HDMA_P2PSIZE"] == "268435456"
+    assert plan["engine_args"]["num_gpu_blocks_override"] == 2080
+    single = h.run_cli(point[1:], tmp_path)  # a single launch: runs it without them
+    assert json.loads(single.stdout)["env"] == {}

@@ -235,3 +235,18 @@ def test_profiles_never_go_into_the_shipped_tree(sweep, h):
                                         r"myconf"):
         tune(sweep, SLO, out=h.conf)
     assert not (h.conf / "model" / "tiny_granite_tuned.yaml").exists()
+
+
+def test_a_profile_on_another_device_takes_that_devices_settings(tmp_path):
+    """A hand-written profile of a variant file: device tp4 brings tp4's env and blocks."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "granite_8b_tuned.yaml").write_text(
+        "defaults:\n  - granite_8b@_here_\n  - _self_\n"
+        "profiles:\n  wide:\n    device: tp4\n    runtime: cb\n    max_model_len: 32768\n"
+        "    max_num_seqs: 32\n    id: sha256:0123456789abcdef\n")
+    plan = spyre_hydra.compose(["model=granite_8b_tuned", "profile=wide", "sendnn_version=1.0.2",
+                                "backend=eager"], conf_dir=tmp_path)
+    assert plan.tp_size == 4 and plan.provenance.choices["device"] == "tp4"
+    assert plan.env["FLEX_HDMA_P2PSIZE"] == "268435456"
+    assert plan.args["num_gpu_blocks_override"] == 2080 and plan.layout == "catalog-verified"
+    assert plan.model == "ibm-granite/granite-3.3-8b-instruct"
