@@ -119,11 +119,11 @@ def dump(data: dict, header: str) -> str:
 
 def _ours(path: Path) -> bool:
     """A file this writer wrote and nobody edited since (so it may be replaced)."""
-    from spyre_hydra.io.writer import check_targets
+    from spyre_hydra.io.writer import OutputError, check_targets
 
     try:
         check_targets([path])
-    except Exception:  # noqa: BLE001 - any refusal (foreign, edited, symlink) means not ours
+    except OutputError:  # foreign, edited by hand, a symlink: not ours to replace
         return False
     return path.is_file()
 

@@ -67,7 +67,9 @@ def tune(sweep_dir, terms: tuple[Term, ...], objectives=OBJECTIVES, out=None,
     for objective in objectives:
         point = chosen.get(objective)
         notes.append(f"{objective}: " + (f"job {point.job} ({point.label(varying)})" if point
-                                         else "no point meets the SLO"))
+                                         else "none (no point that meets the SLO has the "
+                                         "figures it ranks by)" if meet else
+                                         "no point meets the SLO"))
     missing = []
     near = None
     if not chosen:
@@ -87,8 +89,9 @@ def tune(sweep_dir, terms: tuple[Term, ...], objectives=OBJECTIVES, out=None,
     profiles = {obj: profile_of(p, obj, slo, sweep, _hf_id(p), date) for obj, p in chosen.items()}
     path, launch = _write(option, profiles, Path(out), config_dir)
     print(f"wrote profiles {', '.join(profiles)} of model {launch} to {path}")
-    for name in profiles:
-        print(f"  spyre-launch --config-dir {out} model={launch} profile={name}")
+    for name, profile in profiles.items():
+        print(f"  spyre-launch --config-dir {out} model={launch} profile={name}"
+              f"   # {profile['id']}")
     return 0
 
 
