@@ -53,3 +53,11 @@ def test_an_explored_cb_layout_keeps_the_models_device_settings(h, tmp_path):
     assert plan["engine_args"]["num_gpu_blocks_override"] == 2080
     single = h.run_cli(point[1:], tmp_path)  # a single launch: runs it without them
     assert json.loads(single.stdout)["env"] == {}
+
+
+def test_the_bench_server_of_an_explored_point_explores_too():
+    from spyre_hydra.sweep.bench import server_overrides
+
+    assert server_overrides(["model=tiny_granite", "sweep.explore=true", "sweep.repeats=3",
+                             "bench.max_concurrency=2", "mode=bench"]) == [
+        "model=tiny_granite", "sweep.explore=true"]
