@@ -29,7 +29,7 @@ from spyre_hydra.sweep.bench_metrics import combine, metrics_of, spread
 
 SPYRE_BACKENDS = ("sendnn", "eager")
 #: Overrides that choose what to measure, not which engine runs: never part of a server.
-NOT_SERVER = ("mode", "bench.", "sweep.", "+sweep", "hydra.")
+NOT_SERVER = ("mode=", "bench.", "sweep.", "+sweep", "hydra.")  # "mode=": not model=
 
 
 class BenchError(SpyreHydraError):
