@@ -109,8 +109,8 @@ def apply_profile(cfg, overrides: Sequence[str], choices: dict, files: dict,
                     f"profile={name!r}: device {device!r} of the profile (in {where}) is not a "
                     f"device option here. Valid: {', '.join(group_options('device', list(roots)))}."
                     " Fix: add conf/device/<option>.yaml, or pass device=<option> yourself.")
-            cfg.device = escape({k: v for k, v in read_conf_file(path).items()
-                                 if k != "defaults"})
+            # the option's own file, as Hydra would compose it (it is conf, not profile data)
+            cfg.device = {k: v for k, v in read_conf_file(path).items() if k != "defaults"}
             choices["device"], files["device"] = device, str(path)
         if "runtime" not in explicit:  # runtime=<option> on the command line keeps it all
             runtime = str(profile["runtime"])
