@@ -79,9 +79,9 @@ def explore(cfg) -> bool:
 
 def point_problems(plan: dict[str, Any], tree) -> list[str]:
     """What the plan accepts with a warning but a sweep refuses: unsupported layouts (unless
-    sweep.explore=true), lengths beyond the model, mode=serve."""
+    sweep.explore=true, or a profile run as measured), lengths beyond the model, mode=serve."""
     problems = []
-    if not plan["supported"] and not explore(tree):
+    if not plan["supported"] and not explore(tree) and plan.get("layout") != "tune-measured":
         problems.append(next((w for w in plan["warnings"] if "does not support" in w),
                              "the registry has no entry for this layout")
                         .replace(" Running without the model's device settings.", ""))

@@ -250,3 +250,15 @@ def test_a_profile_on_another_device_takes_that_devices_settings(tmp_path):
     assert plan.env["FLEX_HDMA_P2PSIZE"] == "268435456"
     assert plan.args["num_gpu_blocks_override"] == 2080 and plan.layout == "catalog-verified"
     assert plan.model == "ibm-granite/granite-3.3-8b-instruct"
+
+
+def test_a_sweep_over_profiles_runs_the_measured_layouts(sweep, tmp_path, h):
+    out = tmp_path / "conf"
+    tune(sweep, SLO, out=out)
+    proc = h.run_cli(["--config-dir", str(out), "-m", "profile=latency,throughput",
+                      "backend=eager", "mode=plan"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plans = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(p["profile"]["name"], p["warmup_shapes"], p["layout"]) for p in plans] == [
+        ("latency", [[64, 8, 1]], "catalog-verified"),
+        ("throughput", [[128, 16, 2]], "tune-measured")]
