@@ -147,7 +147,7 @@ def test_every_plan_value_has_one_row_with_the_plan_value():
     keys = [f"engine_args.{k}" for k in plan["engine_args"]] + [f"env.{k}" for k in plan["env"]]
     keys += [f"backend_env.{k}" for k in plan["backend_env"]]
     keys += ["model", "option", "tp_size", "sendnn_version", "runtime", "mode", "backend",
-             "warmup_shapes", "supported"]
+             "warmup_shapes", "supported", "profile", "layout"]
     assert sorted(keys) == sorted(rows)
     for key in keys:
         group, _, name = key.partition(".")

@@ -118,6 +118,7 @@ LAYERS = [
     {"spyre_hydra.plan"},
     {"spyre_hydra.engine"},
     {"spyre_hydra.sweep", "spyre_hydra.deploy"},
+    {"spyre_hydra.tune"},
     {"spyre_hydra.cli"},
     {"spyre_hydra"},
 ]

@@ -44,6 +44,7 @@ class ModelEntry:
     path: str | None = None
     files: list = field(default_factory=list)
     configurator: dict | None = None
+    profiles: dict = field(default_factory=dict)  # name -> measured layout (spyre-hydra tune)
 
     def tp_sizes(self) -> list[int]:
         entries = self.continuous_batching_configs + self.static_batching_configs
@@ -85,7 +86,8 @@ class ModelEntry:
                    list(model.get("continuous_batching_configs") or []),
                    list(model.get("static_batching_configs") or []),
                    dict(model.get("device_configs") or {}), int(model.get("priority") or 0),
-                   model.get("path"), list(files), _plain(model.get("configurator")))
+                   model.get("path"), list(files), _plain(model.get("configurator")),
+                   dict(model.get("profiles") or {}))
 
 
 def _plain(node):

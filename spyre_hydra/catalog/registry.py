@@ -56,8 +56,13 @@ class ModelConfigRegistry:
                 problems += found
                 continue
             if model["hf_id"] in self._models:
-                other = self._models[model["hf_id"]].option
-                problems.append(_dup(option, other, model["hf_id"], files[-1]))
+                other = self._models[model["hf_id"]]
+                if other.files and other.files[-1] in files[:-1]:
+                    # inherits that model's own file (spyre-hydra tune's profiles beside a
+                    # hand-edited file): one more option of the same model, not a rival
+                    self._options[option] = ModelEntry.from_tree(model, option, files)
+                    continue
+                problems.append(_dup(option, other.option, model["hf_id"], files[-1]))
                 continue
             entry = ModelEntry.from_tree(model, option, files)
             self._models[entry.name] = entry

@@ -58,6 +58,24 @@ def against_installed(args) -> int:
     return 1 if lines else 0
 
 
+def profile_warnings(registry, installed=None) -> list[str]:
+    """Profiles measured with other versions than the installed ones (spyre-hydra tune)."""
+    from spyre_hydra.conftree.stamp import installed_versions
+
+    installed = installed_versions() if installed is None else installed
+    out = []
+    for option in registry.list_options():
+        for name, profile in sorted(registry.get_model_config(option).profiles.items()):
+            measured = ((profile or {}).get("evidence") or {}).get("versions") or {}
+            differ = [f"{k} {v} (installed: {installed.get(k, 'not installed')})"
+                      for k, v in sorted(measured.items()) if installed.get(k) != v]
+            if differ:
+                out.append(f"model {option} profile {name} ({profile.get('id')}) was measured "
+                           f"with {', '.join(differ)}. Fix: tune again (spyre-hydra tune ... "
+                           "--out) to measure it with the installed versions.")
+    return out
+
+
 def run(args) -> int:
     from spyre_hydra.catalog.registry import get_model_registry
 
@@ -74,6 +92,8 @@ def run(args) -> int:
     print(f"catalog: {len(registry.list_models())} models")
     for note in registry.diagnostics or ["no ties or shadows between patterns"]:
         print(f"  {note}")
+    for warning in profile_warnings(registry):
+        print(f"  warning: {warning}")
     if configs is None:
         return 0
     print(f"HF configs: {len(configs)} under {args.hf_configs}")

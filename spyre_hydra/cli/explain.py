@@ -151,6 +151,9 @@ def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | No
     choices = OmegaConf.to_container(cfg.hydra.runtime.choices, resolve=False)
     task = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
     plan = plan_from_config(cfg, cfg.hydra, environ).to_dict()
+    from spyre_hydra.plan.profile import apply_profile
+
+    cfg, choices, _, _ = apply_profile(cfg, task, choices, {}, roots)  # as the plan saw it
     tree = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
             else cfg[k] for k in cfg if k != "hydra"}
     try:
@@ -158,8 +161,54 @@ def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | No
     except SpyreHydraError:
         chain = []
     origins = Origins(task, choices, chain, roots, [o for o in overrides if o not in typed])
-    return {"plan": plan, "rows": _rows(plan, tree, origins, environ),
-            "warnings": plan["warnings"]}
+    rows = _rows(plan, tree, origins, environ)
+    return {"plan": plan, "rows": with_profile(rows, plan), "warnings": plan["warnings"]}
+
+
+#: Rows a profile sets, and the profile key that sets them.
+_PROFILE_ROWS = {"tp_size": "device", "engine_args.tensor_parallel_size": "device",
+                 "runtime": "runtime", "engine_args.max_model_len": "runtime",
+                 "engine_args.max_num_seqs": "runtime", "warmup_shapes": "runtime"}
+
+
+def profile_origin(profile: Mapping) -> str:
+    """Where a profile is written and the tune that chose it."""
+    ev = profile.get("evidence") or {}
+    sweep = ev.get("sweep") or {}
+    text = (f"{profile.get('file')} profiles.{profile['name']} ({profile['id']}; chosen by "
+            f"spyre-hydra tune on {ev.get('date', '?')}: objective {ev.get('objective', '?')}, "
+            f"SLO {ev.get('slo', '?')}, job {ev.get('job', '?')} of sweep {sweep.get('dir', '?')}"
+            f" {sweep.get('fingerprint', '')})".replace(" )", ")"))
+    if not profile.get("as_measured"):
+        text += (" -- no longer as measured: the command line sets "
+                 + ", ".join(profile.get("overridden") or []))
+    return text
+
+
+def with_profile(rows: list[dict], plan: Mapping) -> list[dict]:
+    """The rows with profile=, layout, and the profile as origin of what it set."""
+    profile = plan.get("profile")
+    out = list(rows)
+    if profile:
+        mine = f"profile {profile['name']!r} ({profile['id']}) in {profile.get('file')}"
+        given = profile.get("overridden") or []
+        engine = set((profile.get("layout") or {}).get("engine_args") or {})
+        for row in out:
+            key = _PROFILE_ROWS.get(row["key"])
+            if row["key"].startswith("engine_args.") and row["key"][12:] in engine:
+                key = row["key"]
+            if key and not any(g == key or g.startswith(key + ".") or key.startswith(g + ".")
+                               for g in given):
+                row["origin"] = mine
+    at = next((i for i, r in enumerate(out) if r["key"] == "backend"), len(out)) + 1
+    out.insert(at, {"key": "profile", "value": profile["name"] if profile else None,
+                    "origin": profile_origin(profile) if profile else
+                    "not set (profile=<name> runs a measured layout of the model)"})
+    out.insert(at + 1, {"key": "layout", "value": plan.get("layout"),
+                        "origin": "catalog entry" if plan.get("layout") == "catalog-verified"
+                        else "profile run as measured" if plan.get("layout") == "tune-measured"
+                        else "neither a catalog entry nor a profile run as measured"})
+    return out
 
 
 def format_text(result: dict) -> str:

@@ -47,20 +47,33 @@ def rows(registry) -> list[dict]:
         e = registry.get_model_config(option)
         out.append({"option": option, "hf_id": e.name, "family": e.family,
                     "tp_sizes": e.tp_sizes(), "modes": e.modes(), "platforms": e.platforms,
-                    "device_settings": device_settings(e), "device_configs": e.device_configs})
+                    "device_settings": device_settings(e), "device_configs": e.device_configs,
+                    "profiles": {name: (p or {}).get("id") for name, p in e.profiles.items()}})
     return out
 
 
+def profiles_text(profiles: Mapping) -> str:
+    """`latency (sha256:1a2b...), throughput (...)`: a model's profiles and their ids."""
+    return ", ".join(f"{name} ({pid})" for name, pid in sorted(profiles.items())) or "-"
+
+
+def head(table: list[dict]) -> list[str]:
+    """HEAD, plus a profiles column when a model has profiles (spyre-hydra tune)."""
+    return HEAD + ["profiles"] if any(r.get("profiles") for r in table) else HEAD
+
+
 def cells(table: list[dict]) -> list[list[str]]:
-    """The table as strings, one list per row, in HEAD's column order."""
+    """The table as strings, one list per row, in head()'s column order."""
+    extra = any(r.get("profiles") for r in table)
     return [[r["option"], r["hf_id"], r["family"], ",".join(map(str, r["tp_sizes"])),
              ",".join(r["modes"]), ",".join(r["platforms"]) or "all",
-             " / ".join(r["device_settings"]) or "-"] for r in table]
+             " / ".join(r["device_settings"]) or "-"]
+            + ([profiles_text(r.get("profiles") or {})] if extra else []) for r in table]
 
 
 def markdown(table: list[dict]) -> str:
     """The README's model table (kept in sync by tests/test_listing.py)."""
-    return tables.markdown(HEAD, cells(table))
+    return tables.markdown(head(table), cells(table))
 
 
 def add_arguments(parser) -> None:
@@ -77,5 +90,5 @@ def run(args) -> int:
     elif args.format == "markdown":
         print(markdown(table))
     else:
-        print(tables.text(HEAD, cells(table)))
+        print(tables.text(head(table), cells(table)))
     return 0

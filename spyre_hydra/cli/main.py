@@ -24,6 +24,7 @@ COMMANDS = {
     "export-serve": ("spyre_hydra.deploy.export_serve", "write a `vllm serve --config` YAML and env.sh for a composition"),
     "explain": ("spyre_hydra.cli.explain", "print every plan value with where it came from"),
     "sweep-report": ("spyre_hydra.sweep.report", "rebuild a sweep's summary table and plot from its job dirs"),
+    "tune": ("spyre_hydra.tune.command", "bench-sweep candidate layouts, pick the best under an SLO, write profiles"),
 }
 
 

@@ -53,6 +53,28 @@ class DeviceSettings:
 
 
 @dataclass
+class ProfileSpec:
+    """A measured layout of a model (written by `spyre-hydra tune`), chosen with profile=."""
+
+    device: str = MISSING
+    """Device option the layout runs on (tp1, tp2, tp4)."""
+    runtime: str = MISSING
+    """Batching mode of the layout: cb or static."""
+    max_model_len: Optional[int] = None
+    """Continuous batching: longest sequence."""
+    max_num_seqs: Optional[int] = None
+    """Continuous batching: sequences per batch."""
+    warmup_shapes: Optional[List[List[int]]] = None
+    """Static batching: the [prompt_len, new_tokens, batch_size] shapes."""
+    engine_args: Dict[str, Any] = field(default_factory=dict)
+    """vLLM EngineArgs fields the layout was measured with."""
+    id: str = MISSING
+    """Content hash of the model, the layout and its evidence (date excluded)."""
+    evidence: Dict[str, Any] = field(default_factory=dict)
+    """How it was chosen: SLO, objective, measured figures, sweep fingerprint, versions, date."""
+
+
+@dataclass
 class ModelSpec:
     hf_id: str = MISSING
     """Hugging Face id (or catalog name) of the model."""
@@ -74,6 +96,8 @@ class ModelSpec:
     """Breaks ties between identical patterns: the higher priority wins."""
     configurator: Optional[Dict[str, Any]] = None
     """{_target_: pkg.Class, ...}: a ModelConfigurator subclass replacing DefaultConfigurator."""
+    profiles: Dict[str, ProfileSpec] = field(default_factory=dict)
+    """Measured layouts by name (throughput, latency, balanced), chosen with profile=<name>."""
 
 
 @dataclass
@@ -150,6 +174,8 @@ class LaunchConfig:
     """Run a model whose platforms exclude this machine (with a warning)."""
     model_path: Optional[str] = None
     """With model=auto: the checkpoint directory whose config.json picks the model."""
+    profile: Optional[str] = None
+    """A measured layout of the model to run: model.profiles.<name> (explicit overrides win)."""
     engine_args: Dict[str, Any] = field(default_factory=dict)
     """Extra vLLM EngineArgs fields, passed through by name."""
     prompts: List[str] = field(default_factory=list)

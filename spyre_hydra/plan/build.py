@@ -63,8 +63,9 @@ def plain_tree(cfg: DictConfig | Mapping, source) -> tuple[dict, list[Problem]]:
 def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(),
                option_files: Mapping[str, str] | None = None,
                environ: Mapping[str, str] | None = None, devices=(), choices=None,
-               roots=()) -> LaunchPlan:
-    """Check a composed tree and derive its LaunchPlan (raises SpyreHydraError)."""
+               roots=(), profile: Mapping | None = None) -> LaunchPlan:
+    """Check a composed tree and derive its LaunchPlan (raises SpyreHydraError). `profile`
+    describes the model profile applied to the tree (spyre_hydra.plan.profile), if any."""
     from spyre_hydra.conftree.stamp import catalog_fingerprint, installed_versions
 
     environ = os.environ if environ is None else environ
@@ -91,6 +92,10 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         mns = max(b for _, _, b in shapes)
         supported = entry.static_entry(tp, shapes) is not None
         asked = f"warmup_shapes={shapes}"
+    measured = bool(profile and profile.get("as_measured"))
+    # An unlisted layout keeps the model's device settings for its tp when it is explored
+    # (sweep.explore=true) or runs a tuned profile as measured: that is what was measured.
+    exploring = bool((tree.get("sweep") or {}).get("explore"))
     if not supported:
         error = UnsupportedRuntimeError(
             f"{entry.option} ({entry.name}) does not support tp{tp} with {asked}. Supported at "
@@ -99,8 +104,20 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
             "runtime.warmup_shapes=... / device=...).")
         if strict:
             raise error
-        warnings.append(f"{error} Running without the model's device settings.")
-    sel = tree["selected"] if supported and rt["name"] == "cb" else {}
+        if measured:
+            warnings.append(f"{entry.option}: tp{tp} with {asked} is not a catalog entry; "
+                            f"running profile {profile['name']!r} ({profile['id']}), measured "
+                            "by spyre-hydra tune, with the model's device settings.")
+        elif exploring:
+            warnings.append(f"{error} Exploring (sweep.explore=true): running with the "
+                            "model's device settings, marked verified: false.")
+        else:
+            warnings.append(f"{error} Running without the model's device settings.")
+    if profile and not measured:
+        warnings.append(f"profile {profile['name']!r} ({profile['id']}) is no longer as "
+                        f"measured: the command line sets {', '.join(profile['overridden'])}.")
+    applies = supported or measured or exploring
+    sel = tree["selected"] if applies and rt["name"] == "cb" else {}
     settings = DeviceSettings(dict(sel.get("env") or {}), sel.get("num_gpu_blocks_override"),
                               sel.get("max_num_batched_tokens"))
     engine_args = {"model": model.get("path") or model["hf_id"], "tensor_parallel_size": tp,
@@ -131,4 +148,6 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         entry.name, entry.option, tp, str(tree["sendnn_version"]["version"]), rt["name"],
         tree["mode"], tree["backend"]["name"], engine_args, env, backend_env, shapes,
         supported, summary.format_log_message(), summary.conflicts(), warnings, provenance,
-        installed_versions(), catalog_fingerprint(roots) if roots else "")
+        installed_versions(), catalog_fingerprint(roots) if roots else "",
+        dict(profile) if profile else None,
+        "catalog-verified" if supported else "tune-measured" if measured else "neither")

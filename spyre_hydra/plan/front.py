@@ -48,9 +48,12 @@ def plan_from_config(cfg, hc, environ: Mapping[str, str] | None = None) -> Launc
             found = find_config(f"{group}/{choices[group]}", roots)
             files[group] = str(found) if found else f"conf/{group}/{choices[group]}.yaml"
     devices = tuple(group_options("device", roots))
+    from spyre_hydra.plan.profile import apply_profile
+
+    cfg, choices, files, profile = apply_profile(cfg, overrides, choices, files, roots)
     plan = build_plan(cfg, choices.get("model"), overrides, files,
                       environ, devices, {g: choices[g] for g in GROUPS if g in choices},
-                      roots)
+                      roots, profile)
     own = own_findings(plan.option, roots)
     return dataclasses.replace(plan, warnings=(*plan.warnings, *own)) if own else plan
 

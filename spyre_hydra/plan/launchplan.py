@@ -79,6 +79,12 @@ class LaunchPlan:
     """installed package versions (spyre_hydra.conftree.stamp.installed_versions)."""
     catalog_fingerprint: str = ""
     """sha256 of the conf trees searched (spyre_hydra.conftree.stamp.catalog_fingerprint)."""
+    profile: Mapping[str, Any] | None = None
+    """the model profile applied (profile=<name>): name, id, file, as_measured, overridden,
+    evidence; None without profile=."""
+    layout: str = ""
+    """catalog-verified (a catalog entry), tune-measured (a profile run as measured) or
+    neither."""
 
     def __post_init__(self) -> None:
         for name in ("args", "env", "backend_env", "versions"):
@@ -100,6 +106,8 @@ class LaunchPlan:
             "conflicts": list(self.conflicts), "warnings": list(self.warnings),
             "provenance": self.provenance.to_dict(), "versions": dict(self.versions),
             "catalog_fingerprint": self.catalog_fingerprint,
+            "profile": dict(self.profile) if self.profile is not None else None,
+            "layout": self.layout,
         }
 
     @classmethod
@@ -114,7 +122,8 @@ class LaunchPlan:
             data.get("conflicts") or (), data.get("warnings") or (),
             Provenance(prov.get("choices") or {}, prov.get("files") or {},
                        tuple(prov.get("overrides") or ()), tuple(prov.get("conf_roots") or ())),
-            data.get("versions") or {}, data.get("catalog_fingerprint") or "")
+            data.get("versions") or {}, data.get("catalog_fingerprint") or "",
+            data.get("profile"), data.get("layout") or "")
 
     def replace(self, **changes: Any) -> "LaunchPlan":
         """A copy with some fields changed (the plan itself never changes)."""

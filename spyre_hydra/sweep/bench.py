@@ -29,7 +29,7 @@ from spyre_hydra.sweep.bench_metrics import combine, metrics_of, spread
 
 SPYRE_BACKENDS = ("sendnn", "eager")
 #: Overrides that choose what to measure, not which engine runs: never part of a server.
-NOT_SERVER = ("mode", "bench.", "sweep.", "+sweep", "hydra.")
+NOT_SERVER = ("mode=", "bench.", "sweep.", "+sweep", "hydra.")  # "mode=": not model=
 
 
 class BenchError(SpyreHydraError):
@@ -53,8 +53,10 @@ def free_port() -> int:
 
 
 def server_overrides(overrides) -> list[str]:
-    """The point's overrides that shape the engine (bench and sweep settings removed)."""
-    return [o for o in overrides if not str(o).lstrip("+~").startswith(NOT_SERVER)
+    """The point's overrides that shape the engine (bench and sweep settings removed, but
+    sweep.explore kept: it decides whether an unlisted layout gets the device settings)."""
+    return [o for o in overrides if (not str(o).lstrip("+~").startswith(NOT_SERVER)
+                                     or str(o).lstrip("+~").startswith("sweep.explore="))
             and not str(o).startswith("+sweep=")]
 
 

@@ -124,6 +124,7 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
             record.update(outcome="skipped", error=str(error))
             return record
         record["plan"] = plan
+        record["verified"] = bool(plan["supported"])  # false: an unlisted layout (sweep.explore)
         record["timings"]["plan_s"] = round(time.perf_counter() - started, 4)
         start_env = job_start_environment()
         if plan["mode"] == "plan":

@@ -93,6 +93,10 @@ def pareto_plot(rows: list[dict[str, Any]], path: Path) -> str | None:
     return None
 
 
+#: Public names of the helpers, for reports drawn in the same style (spyre_hydra.tune).
+pyplot, save_png = _pyplot, _save
+
+
 def plot_functions():
     """(file name, function) of every plot a summary draws."""
     return [("summary.png", latency_plot), ("pareto.png", pareto_plot)]

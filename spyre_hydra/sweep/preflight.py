@@ -71,10 +71,17 @@ def skip_unsupported(cfg) -> bool:
     return bool(node and node.get("skip_unsupported"))
 
 
+def explore(cfg) -> bool:
+    """True when the sweep may run layouts the catalog does not list (sweep.explore=true)."""
+    node = cfg.get("sweep") if hasattr(cfg, "get") else None
+    return bool(node and node.get("explore"))
+
+
 def point_problems(plan: dict[str, Any], tree) -> list[str]:
-    """What the plan accepts with a warning but a sweep refuses: unsupported layouts, etc."""
+    """What the plan accepts with a warning but a sweep refuses: unsupported layouts (unless
+    sweep.explore=true, or a profile run as measured), lengths beyond the model, mode=serve."""
     problems = []
-    if not plan["supported"]:
+    if not plan["supported"] and not explore(tree) and plan.get("layout") != "tune-measured":
         problems.append(next((w for w in plan["warnings"] if "does not support" in w),
                              "the registry has no entry for this layout")
                         .replace(" Running without the model's device settings.", ""))

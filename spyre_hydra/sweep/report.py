@@ -25,7 +25,7 @@ from spyre_hydra.sweep.results import read_manifest, read_results, write_file
 CSV_NAME, MD_NAME, PNG_NAME = "summary.csv", "summary.md", "summary.png"
 COLUMNS = ("job", "point", "model", "device", "runtime", "prompt_len", "new_tokens",
            "batch_size", "outcome", "engine_start_s", "generate_s", "tokens_per_s",
-           *BENCH_COLUMNS, "error")
+           *BENCH_COLUMNS, "verified", "error")
 
 
 def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
@@ -46,7 +46,8 @@ def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
         "model": plan.get("option") or chosen.get("model"),
         "device": f"tp{plan['tp_size']}" if plan else chosen.get("device"),
         "runtime": plan.get("runtime") or chosen.get("runtime"), "prompt_len": prompt, "new_tokens": new,
-        "batch_size": batch, "outcome": data.get("outcome"),
+        "batch_size": batch, "verified": plan.get("supported") if plan else None,
+        "outcome": data.get("outcome"),
         "engine_start_s": timings.get("engine_start_s"), "generate_s": timings.get("generate_s"),
         "tokens_per_s": timings.get("tokens_per_s"),
         **bench_row(data.get("bench")),
