@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from spyre_hydra.conftree.resolvers import entry_settings
+
 
 def normalize_shapes(shapes) -> list[tuple[int, int, int]]:
     """[prompt_len, new_tokens, batch_size] from 3-item sequences, the plugin's 2-item
@@ -81,10 +83,7 @@ class ModelEntry:
     def entry_settings(self, cb_entry: Mapping, device: str | None) -> Mapping | None:
         """The raw device settings a CB entry runs with: its own `device_config` when it
         has one (``{}``: none), else the ``device_configs`` block of its device option."""
-        own = cb_entry.get("device_config")
-        if own is not None:
-            return own
-        return self.device_configs.get(device) if device else None
+        return entry_settings(cb_entry, self.device_configs, device)
 
     def describe_runtimes(self, tp: int | None = None) -> str:
         parts = [f"cb tp{e['tp_size']} max_model_len={e['max_model_len']} "

@@ -66,10 +66,16 @@ class ModelConfigRegistry(_Registry):
                 f"{CONFIG_FILE_ENV} (or the path given) at a model_configs.yaml.")
         try:
             data = load_yaml(path, what="model configuration file")
-        except (InputError, yaml.YAMLError) as exc:
-            raise CatalogLoadError(f"Failed to load model configurations from {path}: "
-                                   f"{str(exc).strip()}. Fix: give a readable YAML file in "
-                                   "the plugin's schema (models: <name>: ...).") from None
+        except InputError as exc:
+            raise CatalogLoadError(f"Failed to load model configurations from {path}: it "
+                                   f"{exc.why} Fix: {exc.fix}.") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+            raise CatalogLoadError(f"Failed to load model configurations from {where}: "
+                                   f"malformed YAML ({getattr(exc, 'problem', None) or exc}). "
+                                   "Fix: correct the YAML at that line (the plugin's schema: "
+                                   "models: <name>: ...).") from None
         models = (data or {}).get("models") if isinstance(data or {}, dict) else None
         if models is not None and not isinstance(models, dict):
             raise CatalogLoadError(f"Failed to load model configurations from {path}: "
