@@ -165,6 +165,11 @@ def test_missing_and_broken_files(tmp_path, caplog):
                                            r"expected node content\)\. Fix:") as info:
         registry.initialize(bad)
     assert isinstance(info.value, CatalogLoadError) and "\n" not in str(info.value)
+    bad.write_text("models: {}\n")
+    bad.chmod(0)
+    with pytest.raises(RuntimeError, match=r"bad\.yaml: it has no read permission"):
+        registry.initialize(bad)  # refused for every user, root too
+    bad.chmod(0o644)
     bad.write_bytes(b"models: \0")
     with pytest.raises(RuntimeError, match=r"bad\.yaml: it is binary .*Fix: pass a UTF-8"):
         registry.initialize(bad)

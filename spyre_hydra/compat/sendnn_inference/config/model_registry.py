@@ -64,6 +64,10 @@ class ModelConfigRegistry(_Registry):
             raise CatalogFileNotFoundError(
                 f"Model configuration file not found at {path}. Fix: point "
                 f"{CONFIG_FILE_ENV} (or the path given) at a model_configs.yaml.")
+        if not path.stat().st_mode & 0o444:  # root reads it anyway; every other user can't
+            raise CatalogLoadError(f"Failed to load model configurations from {path}: it has "
+                                   "no read permission (mode 000). Fix: chmod a+r it, or "
+                                   "point at another file.")
         try:
             data = load_yaml(path, what="model configuration file")
         except InputError as exc:
