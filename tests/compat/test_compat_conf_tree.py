@@ -110,3 +110,14 @@ def test_import_keeps_differing_entry_settings_and_export_writes_them(tmp_path):
     back = yaml.safe_load(out.read_text())["models"]["org/split"]
     assert back["continuous_batching_configs"] == yaml.safe_load(PLUGIN)["models"][
         "org/split"]["continuous_batching_configs"]
+
+
+def test_explain_shows_the_entrys_own_values(conf, unset_env):
+    from spyre_hydra.cli.explain import explain
+
+    unset_env("CMP_X")
+    result = explain(["model=split_tp4", "device=tp4", "sendnn_version=1.0.3",
+                      "runtime.max_model_len=8192", "runtime.max_num_seqs=4"], conf, {})
+    rows = {r["key"]: r["value"] for r in result["rows"]}
+    assert rows["engine_args.num_gpu_blocks_override"] == 64
+    assert rows["env.CMP_X"] == "two"
