@@ -96,8 +96,8 @@ class ModelConfigRegistry:
                             lambda _k: entry.files[-1] if entry.files else "")
         if found:
             raise ConfigValidationError(found, "invalid model entry")
-        old = self._models.pop(entry.name, None)
-        if old is not None:
+        old = self._models.get(entry.name)
+        if old is not None:  # replaced in place: its catalog order (for ties) is kept
             log.warning("model %r is already registered and is replaced", entry.name)
             self._options.pop(old.option, None)
         self._models[entry.name] = entry
@@ -260,7 +260,7 @@ def _refuse(strict: bool, error: Exception):
     if strict:
         raise error
     if isinstance(error, UnknownModelError):
-        log.debug("%s", error)  # the plugin's level: an unknown model just runs as it is
+        log.warning("%s", error)
     else:
         log.warning("registered but does not support the requested runtime configuration: %s",
                     error)

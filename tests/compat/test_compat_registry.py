@@ -210,3 +210,13 @@ def test_shipped_catalog_answers_in_the_plugins_shapes(h):
     assert isinstance(got, DefaultConfigurator) and isinstance(got, ModelConfigurator)
     assert got.model_config is registry.get_model_config("granite_8b")
     assert got.device_config.num_gpu_blocks_override == 2080
+
+
+def test_a_replaced_model_keeps_its_place_for_ties():
+    registry = ModelConfigRegistry()
+    data = {"architecture": {"model_type": "llama"}, "continuous_batching_configs": [
+        {"tp_size": 1, "max_model_len": 64, "max_num_seqs": 1}]}
+    for name in ("org/first", "org/second", "org/first"):
+        registry.register_model(ModelConfig.from_dict(name, data))
+    assert registry.list_models() == ["org/first", "org/second"]
+    assert registry.find_matching_model(vllm("llama").model_config).name == "org/first"
