@@ -68,7 +68,9 @@ def device_setting(key: str, device_configs: Any, entries: Any, device: Any, tp_
     value = entry_settings(match, _plain(device_configs), device)
     for part in str(key).split("."):
         value = value.get(part) if isinstance(value, Mapping) else None
-    return ({} if value is None else value) if key == "env_vars" else value
+    value = ({} if value is None else value) if key == "env_vars" else value
+    # a node, as oc.select gave: a plain dict cannot be printed by `--cfg job --resolve`
+    return OmegaConf.create(value) if isinstance(value, (Mapping, list)) else value
 
 
 RESOLVERS = {

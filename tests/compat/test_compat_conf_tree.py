@@ -121,3 +121,28 @@ def test_explain_shows_the_entrys_own_values(conf, unset_env):
     rows = {r["key"]: r["value"] for r in result["rows"]}
     assert rows["engine_args.num_gpu_blocks_override"] == 64
     assert rows["env.CMP_X"] == "two"
+
+
+def test_device_setting_resolver_picks_the_entry_then_the_block():
+    from omegaconf import OmegaConf
+
+    from spyre_hydra.conftree.resolvers import device_setting
+
+    blocks = {"tp4": {"env_vars": {"A": 1}, "chunked_prefill_config":
+                      {"max_num_batched_tokens": 256}}}
+    entries = [{"tp_size": 4, "max_model_len": 64, "max_num_seqs": 1},
+               {"tp_size": 4, "max_model_len": 128, "max_num_seqs": 1,
+                "device_config": {"env_vars": {"A": 2}}}]
+    env = device_setting("env_vars", blocks, entries, "tp4", 4, 64, 1)
+    assert OmegaConf.is_config(env) and OmegaConf.to_container(env) == {"A": 1}
+    assert OmegaConf.to_container(device_setting("env_vars", blocks, entries, "tp4", 4, 128, 1)
+                                  ) == {"A": 2}
+    assert device_setting("chunked_prefill_config.max_num_batched_tokens", blocks, entries,
+                          "tp4", 4, 64, 1) == 256
+    assert device_setting("chunked_prefill_config.max_num_batched_tokens", blocks, entries,
+                          "tp4", 4, 128, 1) is None  # the entry's own settings replace the block
+    # static runtimes (no max_model_len) and bad data give the device block / the default
+    assert OmegaConf.to_container(device_setting("env_vars", blocks, entries, "tp4", 4, None,
+                                                 None)) == {"A": 1}
+    assert OmegaConf.to_container(device_setting("env_vars", "junk", ["x"], "tp4", 4, 1, 1)
+                                  ) == {}
