@@ -34,8 +34,10 @@ class Problem:
         return text
 
 
-class ConfigValidationError(SpyreHydraError):
-    """A composed tree or a catalog entry breaks the schema; lists every problem at once."""
+class ConfigValidationError(SpyreHydraError, ValueError):
+    """A composed tree or a catalog entry breaks the schema; lists every problem at once.
+
+    A ValueError too, as the plugin's ModelConfig.from_dict callers catch."""
 
     def __init__(self, problems: Iterable[Problem], title: str = "invalid configuration"):
         self.problems = list(problems)
@@ -52,16 +54,27 @@ class VersionError(SpyreHydraError):
     """A torch_sendnn version or a version specifier that cannot be parsed or selected."""
 
 
-class UnknownModelError(SpyreHydraError):
+class UnknownModelError(SpyreHydraError, RuntimeError):
     """No catalog entry matches a model (raised in strict mode or for explicit requests)."""
 
 
-class UnsupportedRuntimeError(SpyreHydraError):
+class UnsupportedRuntimeError(SpyreHydraError, RuntimeError):
     """The model is known but the requested tp / max_model_len / max_num_seqs / shapes are not."""
 
 
-class ConfigConflictError(SpyreHydraError):
-    """Strict mode: a pre-existing env var or user setting differs from the model default."""
+class ConfigConflictError(SpyreHydraError, RuntimeError):
+    """Strict mode: a pre-existing env var or user setting differs from the model default.
+
+    UnknownModelError, UnsupportedRuntimeError and this one are RuntimeErrors too: the
+    plugin raises RuntimeError in strict mode (SENDNN_INFERENCE_REQUIRE_KNOWN_CONFIG)."""
+
+
+class CatalogFileNotFoundError(SpyreHydraError, FileNotFoundError):
+    """A plugin-schema model_configs.yaml named to the registry does not exist."""
+
+
+class CatalogLoadError(SpyreHydraError, RuntimeError):
+    """A plugin-schema model_configs.yaml that cannot be read or parsed."""
 
 
 class PlatformError(SpyreHydraError):
@@ -91,6 +104,8 @@ class PlanMismatchError(SpyreHydraError):
 
 
 __all__ = [
+    "CatalogFileNotFoundError",
+    "CatalogLoadError",
     "ConfigConflictError",
     "ConfigValidationError",
     "EngineArgsError",

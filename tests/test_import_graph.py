@@ -115,6 +115,7 @@ LAYERS = [
     {"spyre_hydra.conftree"},
     {"spyre_hydra.catalog"},
     {"spyre_hydra.legacy"},
+    {"spyre_hydra.compat"},
     {"spyre_hydra.plan"},
     {"spyre_hydra.engine"},
     {"spyre_hydra.sweep", "spyre_hydra.deploy"},

@@ -381,12 +381,9 @@ BAD_SOURCES = {
         "max_num_seqs: 4}"), r"continuous_batching_configs\[1\].*duplicates entry \[0\]"),
     "malformed": ("models:\n  org/x:\n    architecture: {model_type: granite\n  org/y: 1\n",
                   r"malformed\.yaml:4:\d+: malformed YAML"),
-    "device_conflict": ("models:" + GOOD_MODEL.replace(
-        "max_num_seqs: 4}", "max_num_seqs: 4}\n      - {tp_size: 1, max_model_len: 4096, "
-        "max_num_seqs: 4, device_config: {num_gpu_blocks_override: 8}}"),
-        r"models\.org/good.*entries \[0\] \(none\), \[1\] \(device_config\) of tp_size 1 "
-        r"carry different device configs"),
 }
+# Entries of one tp size with different device_configs are no longer refused: each keeps its
+# own (tests/compat/test_entry_device_config.py).
 
 
 @pytest.fixture

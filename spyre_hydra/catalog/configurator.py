@@ -27,18 +27,26 @@ __all__ = ["ConfigValue", "ConfigurationSummary", "DefaultConfigurator", "Device
 
 log = logging.getLogger(__name__)
 STRICT_ENV = "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"
+#: The plugin's name for the same switch; either one turns strict mode on.
+PLUGIN_STRICT_ENV = "SENDNN_INFERENCE_REQUIRE_KNOWN_CONFIG"
+STRICT_NAMES = f"{STRICT_ENV}=1 / {PLUGIN_STRICT_ENV}=1"
 
 
 def strict_from_env(environ: Mapping[str, str] | None = None) -> bool:
-    """True when SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG is set to a true value."""
-    value = (environ if environ is not None else os.environ).get(STRICT_ENV, "")
-    text = value.strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"", "0", "false", "no", "off"}:
-        return False
-    raise ConfigConflictError(f"{STRICT_ENV}={value!r} is not a boolean. Valid: 1, true, yes, "
-                              f"on / 0, false, no, off. Fix: export {STRICT_ENV}=1 (or unset it).")
+    """True when SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG or the plugin's
+    SENDNN_INFERENCE_REQUIRE_KNOWN_CONFIG is set to a true value."""
+    environ = environ if environ is not None else os.environ
+    strict = False
+    for name in (STRICT_ENV, PLUGIN_STRICT_ENV):
+        value = environ.get(name, "")
+        text = value.strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            strict = True
+        elif text not in {"", "0", "false", "no", "off"}:
+            raise ConfigConflictError(f"{name}={value!r} is not a boolean. Valid: 1, true, yes, "
+                                      f"on / 0, false, no, off. Fix: export {name}=1 (or unset "
+                                      "it).")
+    return strict
 
 
 class ModelConfigurator:
@@ -50,11 +58,22 @@ class ModelConfigurator:
     and extra keys there arrive as keyword arguments after these three.
     """
 
+    #: The catalog model it configures, in the plugin's ModelConfig shape when a
+    #: registry of spyre_hydra.compat built it (None otherwise).
+    model_config: Any = None
+
     def __init__(self, model_name: str, device_configs: Mapping[int, DeviceSettings],
                  strict: bool | None = None):
         self.model_name = model_name
         self.device_configs = dict(device_configs)
         self.strict = strict_from_env() if strict is None else strict
+
+    @property
+    def device_config(self) -> DeviceSettings | None:
+        """The plugin's attribute: the settings of the one layout this configurator was made
+        for (a registry's runtime match), None when it has none or several."""
+        values = list(self.device_configs.values())
+        return values[0] if len(values) == 1 else None
 
     def get_device_config(self, tp_size: int) -> DeviceSettings | None:
         """The settings for a tensor parallel size, or None."""
@@ -67,6 +86,8 @@ class ModelConfigurator:
         summary = ConfigurationSummary(self.model_name, tp_size)
         settings = self.get_device_config(tp_size)
         if settings is None:
+            log.debug("No device configuration for model %r with TP=%d", self.model_name,
+                      tp_size)
             return summary
         for key, value in settings.env_vars.items():
             summary.env_vars[key] = ConfigValue(str(value), environ.get(key, str(value)))
@@ -87,9 +108,9 @@ class ModelConfigurator:
             raise ConfigConflictError(
                 f"model {self.model_name!r} at tp{summary.tp_size} requires its known settings "
                 f"(strict mode), but: {'; '.join(conflicts)}. Fix: unset the env var / drop the "
-                f"user value, or run without strict=true / {STRICT_ENV}=1.")
+                f"user value, or run without strict=true / {STRICT_NAMES}.")
         for line in conflicts:
-            log.warning("kept a user value over the model default: %s", line)
+            log.warning("kept a user value, not using model default: %s", line)
 
     def configure(self, vllm_config: Any, environ: MutableMapping[str, str] | None = None):
         """Apply the settings for vllm_config's tp size and return the summary."""
@@ -121,7 +142,11 @@ class ModelConfigurator:
             result = ConfigValue(str(value), existing)
             if result.was_overridden() and self.strict:
                 raise ConfigConflictError(f"{key} is set to {existing!r}; model {self.model_name!r}"
-                                          f" needs {value!r}. Fix: unset {key}.")
+                                          f" needs {value!r} (strict mode: {STRICT_NAMES}). "
+                                          f"Fix: unset {key}.")
+            if result.was_overridden():
+                log.warning("%s was set to %s, not using model default of %s", key, existing,
+                            value)
             return result
         os.environ[key] = str(value)
         return ConfigValue(str(value), str(value))

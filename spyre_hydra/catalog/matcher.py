@@ -45,6 +45,11 @@ class Pattern:
         return field_count(self.attributes)
 
     @property
+    def model_name(self) -> str:
+        """The plugin's name for `name` (ArchitecturePattern.model_name)."""
+        return self.name
+
+    @property
     def rank(self) -> tuple:
         return (-self.field_count, -self.priority, self.order)
 
@@ -122,7 +127,7 @@ class ModelMatcher:
         for key, expected in pattern.attributes.items():
             actual = _get(hf_config, key)
             if actual is _ABSENT:
-                log.debug("%s: HF config has no %r", pattern.name, key)
+                log.debug("%s: HF config missing attribute %r", pattern.name, key)
                 return False
             if isinstance(expected, Mapping):
                 for sub_key, sub_expected in expected.items():

@@ -5,14 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from spyre_hydra.conftree.resolvers import entry_settings
+
 
 def normalize_shapes(shapes) -> list[tuple[int, int, int]]:
-    """[prompt_len, new_tokens, batch_size] from 3-item sequences or mappings."""
+    """[prompt_len, new_tokens, batch_size] from 3-item sequences, the plugin's 2-item
+    (prompt_len, batch_size) (no new tokens: 0) or mappings."""
     out = []
     for shape in shapes or []:
         try:
             if isinstance(shape, Mapping):
                 triple = (shape["prompt_len"], shape.get("new_tokens", 0), shape["batch_size"])
+            elif len(shape) == 2:
+                triple = (shape[0], 0, shape[1])
             else:
                 prompt, new, batch = shape
                 triple = (prompt, new, batch)
@@ -22,10 +27,16 @@ def normalize_shapes(shapes) -> list[tuple[int, int, int]]:
 
             raise ConfigValidationError([Problem(
                 "warmup_shapes", f"{shape!r} is not a warmup shape.", "",
-                "give [prompt_len, new_tokens, batch_size] or {prompt_len, new_tokens, "
-                "batch_size} (new_tokens may be left out: 0); the plugin's 2-item "
-                "(prompt_len, batch_size) form is [prompt_len, 0, batch_size] here")]) from None
+                "give [prompt_len, new_tokens, batch_size], the plugin's (prompt_len, "
+                "batch_size), or {prompt_len, new_tokens, batch_size} (new_tokens may be "
+                "left out: 0)")]) from None
     return out
+
+
+def shape_keys(shapes) -> set[tuple[int, int]]:
+    """The (prompt_len, batch_size) of each shape: what static matching compares. As in
+    the plugin, new_tokens takes no part (a pooling model generates none)."""
+    return {(p, b) for p, _, b in normalize_shapes(shapes)}
 
 
 @dataclass
@@ -62,13 +73,18 @@ class ModelEntry:
         return None
 
     def static_entry(self, tp: int, shapes) -> dict | None:
-        wanted = set(normalize_shapes(shapes))
+        wanted = shape_keys(shapes)
         if not wanted:
             return None
         for entry in self.static_batching_configs:
-            if entry["tp_size"] == tp and wanted <= set(normalize_shapes(entry["warmup_shapes"])):
+            if entry["tp_size"] == tp and wanted <= shape_keys(entry["warmup_shapes"]):
                 return entry
         return None
+
+    def entry_settings(self, cb_entry: Mapping, device: str | None) -> Mapping | None:
+        """The raw device settings a CB entry runs with: its own `device_config` when it
+        has one (``{}``: none), else the ``device_configs`` block of its device option."""
+        return entry_settings(cb_entry, self.device_configs, device)
 
     def describe_runtimes(self, tp: int | None = None) -> str:
         parts = [f"cb tp{e['tp_size']} max_model_len={e['max_model_len']} "

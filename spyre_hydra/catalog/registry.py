@@ -37,12 +37,9 @@ class ModelConfigRegistry:
     """All catalog models of a conf tree, indexed for matching."""
 
     def __init__(self, conf_dir=None, use_cache: bool = True):
-        self.roots = search_path(conf_dir)
+        self._start(conf_dir)
         entries = load_catalog(conf_dir, use_cache=use_cache)
-        self.devices = self._device_names()
         problems = []
-        self._models: dict[str, ModelEntry] = {}
-        self._options: dict[str, ModelEntry] = {}
         for order, (option, item) in enumerate(entries.items()):
             model, files = item["model"], item["files"]
             sources = (lambda _k, f=files: f"{f[-1]}" + (f" (bases: {', '.join(Path(x).name for x in f[:-1])})" if len(f) > 1 else ""))
@@ -69,6 +66,15 @@ class ModelConfigRegistry:
             self._options[option] = entry
         if problems:
             raise ConfigValidationError(problems, "invalid model catalog")
+        self._index()
+
+    def _start(self, conf_dir) -> None:
+        self.roots = search_path(conf_dir)
+        self.devices = self._device_names()
+        self._models: dict[str, ModelEntry] = {}
+        self._options: dict[str, ModelEntry] = {}
+
+    def _index(self) -> None:
         self.matcher = ModelMatcher(Pattern.from_architecture(e.name, e.architecture, e.priority, i)
                                     for i, e in enumerate(self._models.values()))
         # Ties and shadows among catalog models are `spyre-hydra check` findings; a run
@@ -76,6 +82,32 @@ class ModelConfigRegistry:
         self.diagnostics = self.matcher.diagnostics()
         for note in self.diagnostics:
             log.debug("catalog: %s", note)
+
+    @classmethod
+    def empty(cls, conf_dir=None) -> "ModelConfigRegistry":
+        """A registry without models (device names from the conf tree), for register()."""
+        registry = cls.__new__(cls)
+        ModelConfigRegistry._start(registry, conf_dir)
+        registry._index()
+        return registry
+
+    def register(self, entry: ModelEntry) -> None:
+        """Add a model entry, checked by the catalog rules first (ConfigValidationError);
+        one with the same HF id is replaced, as the plugin's register_model does."""
+        found = check_model({"architecture": entry.architecture,
+                             "continuous_batching_configs": entry.continuous_batching_configs,
+                             "static_batching_configs": entry.static_batching_configs,
+                             "device_configs": entry.device_configs}, entry.option,
+                            lambda _k: entry.files[-1] if entry.files else "")
+        if found:
+            raise ConfigValidationError(found, "invalid model entry")
+        old = self._models.get(entry.name)
+        if old is not None:  # replaced in place: its catalog order (for ties) is kept
+            log.warning("model %r is already registered and is replaced", entry.name)
+            self._options.pop(old.option, None)
+        self._models[entry.name] = entry
+        self._options[entry.option] = entry
+        self._index()
 
     def _device_names(self) -> dict[int, str]:
         names: dict[int, str] = {}
@@ -97,6 +129,9 @@ class ModelConfigRegistry:
 
     def get_model_config(self, name: str) -> ModelEntry:
         """The entry for an HF id or an option name."""
+        return self._entry(name)
+
+    def _entry(self, name: str) -> ModelEntry:
         entry = self._models.get(name) or self._options.get(name)
         if entry is None:
             hint = difflib.get_close_matches(name, [*self._models, *self._options], n=1)
@@ -109,32 +144,39 @@ class ModelConfigRegistry:
 
     def diagnostics_for(self, name: str) -> list[str]:
         """The catalog's tie/shadow findings that name this model (HF id or option)."""
-        entry = self.get_model_config(name)
+        entry = self._entry(name)
         return [n for n in self.diagnostics if f" {entry.name} " in n]  # names are spaced
 
     def find_matching_model(self, model_config: Any) -> str | None:
         """HF id of the best pattern matching ``model_config.hf_config``, or None."""
+        entry = self.match_entry(model_config)
+        return entry.name if entry else None
+
+    def match_entry(self, model_config: Any) -> ModelEntry | None:
+        """The entry of the best pattern matching ``model_config.hf_config``, or None."""
         hf_config = getattr(model_config, "hf_config", None)
         if hf_config is None:
-            log.info("no HF config to match")
+            log.info("No HF config available for matching")
             return None
         best = self.matcher.best(hf_config)
         if best is None:
-            log.info("no catalog pattern matches model_type=%r",
+            log.info("No matching model configuration found for %r: no catalog pattern matches "
+                     "model_type=%r", getattr(model_config, "model", None),
                      getattr(hf_config, "model_type", None))
-        return best.name if best else None
+            return None
+        return self._models[best.name]
 
     def get_configurator(self, name: str, sendnn_version: str | None = None,
                          strict: bool | None = None, tp_sizes=None) -> ModelConfigurator:
         """The model's configurator (its `configurator:` class, else DefaultConfigurator)
         holding every layout's settings, or only those of `tp_sizes`."""
-        entry = self.get_model_config(name)
+        entry = self._entry(name)
         version = installed_sendnn_version() if sendnn_version is None else sendnn_version
         by_tp = {}
         for tp, dev in self.devices.items():
             raw = entry.device_configs.get(dev)
             if raw and (tp_sizes is None or tp in tp_sizes):
-                by_tp[tp] = self.settings(entry, raw, version)
+                by_tp[tp] = self.settings(entry, raw, version, tp)
         return make_configurator(entry, by_tp, strict)
 
     def get_configurator_for_runtime(self, vllm_config: Any, warmup_shapes=None,
@@ -146,12 +188,12 @@ class ModelConfigRegistry:
         non-empty warmup_shapes) brings none, as in the plugin.
         """
         strict = strict_from_env() if strict is None else strict
-        name = self.find_matching_model(vllm_config.model_config)
-        if name is None:
+        entry = self.match_entry(vllm_config.model_config)
+        if entry is None:
             return _refuse(strict, UnknownModelError(
-                "no catalog model matches this checkpoint's config.json. Fix: add a model file "
-                "(README: adding a model) or run without strict mode."))
-        entry = self._models[name]
+                "No model architecture match: no catalog model matches this checkpoint's "
+                "config.json. Fix: add a model file (README: adding a model) or run without "
+                "strict mode."))
         tp = vllm_config.parallel_config.world_size
         if warmup_shapes:
             if entry.static_entry(tp, warmup_shapes) is None:
@@ -160,18 +202,24 @@ class ModelConfigRegistry:
             return make_configurator(entry, {}, strict)
         mml = vllm_config.model_config.max_model_len
         mns = vllm_config.scheduler_config.max_num_seqs
-        if entry.cb_entry(tp, mml, mns) is None:
+        cb = entry.cb_entry(tp, mml, mns)
+        if cb is None:
             return _refuse(strict, _unsupported(entry, tp, f"max_model_len={mml} max_num_seqs={mns}"))
-        return self.get_configurator(name, sendnn_version, strict, tp_sizes=(tp,))
+        # the entry's own device_config, else its device option's block
+        raw = entry.entry_settings(cb, self.devices.get(tp))
+        version = installed_sendnn_version() if sendnn_version is None else sendnn_version
+        return make_configurator(entry, {tp: self.settings(entry, raw, version, tp)} if raw
+                                 else {}, strict)
 
     # -- helpers --------------------------------------------------------------------------
     @staticmethod
-    def settings(entry: ModelEntry, raw: Mapping, version: Any) -> DeviceSettings:
+    def settings(entry: ModelEntry, raw: Mapping, version: Any, tp: int | None = None
+                 ) -> DeviceSettings:
         chunked = raw.get("chunked_prefill_config") or {}
         blocks = select_block_override(raw.get("num_gpu_blocks_override"), version,
                                        f"{entry.option}.num_gpu_blocks_override")
         return DeviceSettings(dict(raw.get("env_vars") or {}), blocks,
-                              chunked.get("max_num_batched_tokens"))
+                              chunked.get("max_num_batched_tokens"), tp)
 
     def match_hf_config(self, hf_config: Any) -> list[ModelEntry]:
         """Every entry whose pattern matches, best first (for model=auto and explain)."""
@@ -216,7 +264,11 @@ def _unsupported(entry: ModelEntry, tp: int, asked: str):
 def _refuse(strict: bool, error: Exception):
     if strict:
         raise error
-    log.warning("%s", error)
+    if isinstance(error, UnknownModelError):
+        log.warning("%s", error)
+    else:
+        log.warning("registered but does not support the requested runtime configuration: %s",
+                    error)
     return None
 
 

@@ -28,20 +28,25 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def check_shapes(shapes: Any, path: str, sources: Sources) -> list[Problem]:
-    """[prompt_len, new_tokens, batch_size] triples: positive, new_tokens >= 0, prompt % 64."""
+def check_shapes(shapes: Any, path: str, sources: Sources, pairs: bool = False) -> list[Problem]:
+    """[prompt_len, new_tokens, batch_size] triples (and with `pairs`, the catalog's
+    [prompt_len, batch_size]: the plugin's 2-field shape, no new tokens): positive,
+    new_tokens >= 0, prompt_len a multiple of 64."""
     problems = []
     if not isinstance(shapes, list) or not shapes:
         return [Problem(path, f"{shapes!r} must be a non-empty list of [prompt_len, new_tokens, "
                         "batch_size].", sources(path), f"{path}=[[2048,1024,16]]")]
     for i, shape in enumerate(shapes):
         sub = f"{path}[{i}]"
-        if not isinstance(shape, list) or len(shape) != 3 or not all(
+        sizes = (2, 3) if pairs else (3,)
+        if not isinstance(shape, list) or len(shape) not in sizes or not all(
                 isinstance(x, int) and not isinstance(x, bool) for x in shape):
             problems.append(Problem(sub, f"{shape!r} must be 3 integers [prompt_len, new_tokens, "
-                                    "batch_size].", sources(sub), "e.g. [2048, 1024, 16]"))
+                                    "batch_size]" + (" or 2 [prompt_len, batch_size]" if pairs
+                                                     else "") + ".", sources(sub),
+                                    "e.g. [2048, 1024, 16]" + (" or [512, 64]" if pairs else "")))
             continue
-        prompt, new, batch = shape
+        prompt, new, batch = shape if len(shape) == 3 else (shape[0], 0, shape[1])
         if prompt <= 0 or batch <= 0 or new < 0:
             problems.append(Problem(sub, f"{shape} needs prompt_len > 0, new_tokens >= 0, "
                                     "batch_size > 0.", sources(sub), "e.g. [2048, 1024, 16]"))
@@ -69,8 +74,9 @@ def _check_architecture(arch: Mapping, path: str, sources: Sources) -> list[Prob
         for sub_key, sub_val in vals:
             where = f"{path}.{key}" + (f".{sub_key}" if sub_key is not None else "")
             if sub_val is None:
-                problems.append(Problem(where, "is None; a pattern only lists attributes that "
-                                        "must match.", sources(where), "remove the key"))
+                problems.append(Problem(where, "is None: an attribute cannot be None; a pattern "
+                                        "only lists attributes that must match.", sources(where),
+                                        "remove the key"))
             elif isinstance(sub_val, (Mapping, list)):
                 problems.append(Problem(where, "patterns match one level deep only.",
                                         sources(where), "match on scalar attributes"))
@@ -93,7 +99,8 @@ def check_model(model: Mapping, path: str, sources: Sources, devices=()) -> list
     cb = _list(model.get("continuous_batching_configs"))
     static = _list(model.get("static_batching_configs"))
     if not cb and not static:
-        problems.append(Problem(path, "has no runtime entry.", sources(path),
+        problems.append(Problem(path, "has no runtime entry: a model must have at least one "
+                                "runtime configuration.", sources(path),
                                 "add continuous_batching_configs or static_batching_configs"))
     seen: dict = {}
     for i, entry in enumerate(cb):
@@ -104,12 +111,15 @@ def check_model(model: Mapping, path: str, sources: Sources, devices=()) -> list
                 problems.append(Problem(f"{sub}.{key}", f"{entry.get(key)!r} must be a "
                                         "positive integer.", sources(sub),
                                         f"set {key}: <int > 0>"))
+        if entry.get("device_config") is not None:  # this entry's own settings
+            problems += _check_settings(entry["device_config"], f"{sub}.device_config", sources)
         sig = (entry.get("tp_size"), entry.get("max_model_len"), entry.get("max_num_seqs"))
         if not all(_positive(x) for x in sig):
             continue
         if sig in seen:
-            problems.append(Problem(sub, f"duplicates entry [{seen[sig]}] (tp_size, max_model_len,"
-                                    f" max_num_seqs) = {sig}.", sources(sub), "remove one"))
+            problems.append(Problem(sub, f"Duplicate runtime configuration: duplicates entry "
+                                    f"[{seen[sig]}] (tp_size, max_model_len, max_num_seqs) = "
+                                    f"{sig}.", sources(sub), "remove one"))
         seen.setdefault(sig, i)
     seen = {}
     for i, entry in enumerate(static):
@@ -119,14 +129,15 @@ def check_model(model: Mapping, path: str, sources: Sources, devices=()) -> list
             problems.append(Problem(f"{sub}.tp_size", f"{entry.get('tp_size')!r} must be a "
                                     "positive integer.", sources(sub), "set tp_size: <int > 0>"))
         shapes = entry.get("warmup_shapes")
-        shape_problems = check_shapes(shapes, f"{sub}.warmup_shapes", sources)
+        shape_problems = check_shapes(shapes, f"{sub}.warmup_shapes", sources, pairs=True)
         problems += shape_problems
-        if not shape_problems:
-            sig = (entry.get("tp_size"), tuple(sorted(tuple(s) for s in shapes)))
+        if not shape_problems:  # new_tokens takes no part in matching (as in the plugin)
+            sig = (entry.get("tp_size"), tuple(sorted((s[0], s[-1]) for s in shapes)))
             if sig in seen:
-                problems.append(Problem(sub, f"duplicates entry [{seen[sig]}]: same tp_size and "
-                                        "the same shapes in another order.", sources(sub),
-                                        "remove one"))
+                problems.append(Problem(sub, f"Duplicate runtime configuration: duplicates entry "
+                                        f"[{seen[sig]}]: same tp_size and the same (prompt_len, "
+                                        "batch_size) shapes, maybe in another order.",
+                                        sources(sub), "remove one"))
             seen.setdefault(sig, i)
     for dev, settings in _dict(model.get("device_configs")).items():
         sub = f"{path}.device_configs.{dev}"
@@ -134,18 +145,30 @@ def check_model(model: Mapping, path: str, sources: Sources, devices=()) -> list
             problems.append(Problem(sub, f"no device option {dev!r}. Valid: {', '.join(devices)}."
                                     + _close(dev, devices), sources(sub),
                                     "key device_configs by a conf/device option name"))
-        settings = _dict(settings)
-        for msg in check_block_override(settings.get("num_gpu_blocks_override"),
-                                        f"{sub}.num_gpu_blocks_override"):
-            problems.append(Problem(sub, msg, sources(sub),
-                                    "" if "Fix:" in msg else "use a positive int, or "
-                                    "{'<specifier>': int, default: int}"))
-        for name, val in _dict(settings.get("env_vars")).items():
-            if not is_env_name(name):  # checked at load: an env.sh must never run it
-                problems.append(Problem(f"{sub}.env_vars.{name}", env_name_message(
-                    name, f"{sub}.env_vars"), sources(sub), "rename it: letters, digits and _ "
-                    "only, not starting with a digit"))
-            if val is None or isinstance(val, (Mapping, list)):
-                problems.append(Problem(f"{sub}.env_vars.{name}", f"{val!r} must be a string or "
-                                        "number.", sources(sub), f"{name}: \"<value>\""))
+        problems += _check_settings(settings, sub, sources)
     return problems
+
+
+def _check_settings(settings: Any, sub: str, sources: Sources) -> list[Problem]:
+    """A device settings block (a device_configs.<tp> or an entry's device_config); a
+    badly typed one is the type walk's finding."""
+    problems = []
+    settings = _dict(settings)
+    for msg in check_block_override(settings.get("num_gpu_blocks_override"),
+                                    f"{sub}.num_gpu_blocks_override"):
+        problems.append(Problem(sub, msg, sources(sub),
+                                "" if "Fix:" in msg else "use a positive int, or "
+                                "{'<specifier>': int, default: int}"))
+    for name, val in _dict(settings.get("env_vars")).items():
+        if not is_env_name(name):  # checked at load: an env.sh must never run it
+            problems.append(Problem(f"{sub}.env_vars.{name}", env_name_message(
+                name, f"{sub}.env_vars"), sources(sub), "rename it: letters, digits and _ "
+                "only, not starting with a digit"))
+        if val is None or isinstance(val, (Mapping, list)):
+            problems.append(Problem(f"{sub}.env_vars.{name}", f"{val!r} must be a string or "
+                                    "number.", sources(sub), f"{name}: \"<value>\""))
+    return problems
+
+
+#: The pattern rules alone (the plugin's ArchitecturePattern.from_dict checks).
+check_architecture = _check_architecture

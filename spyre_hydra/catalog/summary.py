@@ -21,6 +21,14 @@ class ConfigValue:
     def was_overridden(self) -> bool:
         return str(self.default) != str(self.applied)
 
+    def __eq__(self, other: object) -> bool:
+        # As in the plugin: `summary.env_vars["X"] == "value"` compares the value in force.
+        if isinstance(other, ConfigValue):
+            return (self.default, self.applied) == (other.default, other.applied)
+        return self.applied == other
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
     def line(self, name: str) -> str:
         if self.was_overridden():
             return f"{name}={self.applied} ⚠ (default: {self.default})"
@@ -64,3 +72,4 @@ class DeviceSettings:
     env_vars: Mapping[str, Any] = field(default_factory=dict)
     num_gpu_blocks_override: int | None = None
     max_num_batched_tokens: int | None = None
+    tp_size: int | None = None  # the layout they are for (the plugin's DeviceConfig.tp_size)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from spyre_hydra.cli.provenance import Origins, blocks_origin
+from spyre_hydra.conftree.resolvers import entry_settings
 from spyre_hydra.conftree.roots import search_path
 from spyre_hydra.errors import SpyreHydraError, UnknownOptionError
 
@@ -44,7 +45,11 @@ def _rows(plan: dict, tree: dict, o: Origins, environ: Mapping[str, str]) -> lis
     model, rt, dev = tree["model"], tree["runtime"], tree["device"]["name"]
     tp, user, ea = plan["tp_size"], tree["engine_args"], plan["engine_args"]
     version = plan["sendnn_version"]
-    settings = (model.get("device_configs") or {}).get(dev) or {}
+    match = next((c for c in model.get("continuous_batching_configs") or []
+                  if (c.get("tp_size"), c.get("max_model_len"), c.get("max_num_seqs")) ==
+                  (tp, rt.get("max_model_len"), rt.get("max_num_seqs"))), None)
+    # the entry's own device_config when it has one, else the device's block (as selected.*)
+    settings = entry_settings(match, model.get("device_configs"), dev) or {}
     applies = plan["supported"] and rt["name"] == "cb"
     skipped = ("not set: " + ("the runtime is not a catalog entry" if not plan["supported"] else
                               "static batching") + ", so the model's device settings don't apply")

@@ -130,13 +130,18 @@ def _main(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    if argv is not None:  # called from Python: a normal return or SystemExit
+        guarded(PROG, _main, list(argv))
+        return
+    code: object = 0
     try:
-        guarded(PROG, _main, list(sys.argv[1:] if argv is None else argv))
-    finally:
-        if argv is None:  # the spyre-launch process ends next: no collection of vLLM's heap
-            from spyre_hydra.engine.gcpolicy import freeze_before_exit
+        guarded(PROG, _main, list(sys.argv[1:]))
+    except SystemExit as exc:
+        code = exc.code
+    # the process ends next: skip finalization's collection of vLLM's heap (see gcpolicy)
+    from spyre_hydra.engine.gcpolicy import end_process
 
-            freeze_before_exit()
+    end_process(code)
 
 
 if __name__ == "__main__":

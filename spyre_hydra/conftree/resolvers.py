@@ -1,12 +1,14 @@
 """OmegaConf resolvers: small pure functions, registered once.
 
 They turn data that the composed tree already holds into a value: the block count for a
-version, and the first supported runtime entry for a tp size. Which model/device settings
-apply is decided by interpolation in conf/config.yaml, not here.
+version, the first supported runtime entry for a tp size, and the device settings a CB
+entry runs with (its own `device_config`, else the device option's block). Which model,
+device and runtime apply is decided by interpolation in conf/config.yaml, not here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -34,17 +36,48 @@ def cb_default(entries: Any, tp_size: int, key: str) -> int | None:
 
 
 def static_default(entries: Any, tp_size: int) -> list | None:
-    """``${spyre.static_default:<entries>,<tp>}``: the shapes of the first static entry for tp."""
+    """``${spyre.static_default:<entries>,<tp>}``: the shapes of the first static entry for
+    tp, as [prompt_len, new_tokens, batch_size] (a 2-field [prompt_len, batch_size] shape of
+    a pooling model has no new tokens: 0)."""
     for entry in _plain(entries) or []:
         if entry.get("tp_size") == tp_size:
-            return entry.get("warmup_shapes")
+            shapes = entry.get("warmup_shapes")
+            return [[s[0], 0, s[1]] if isinstance(s, list) and len(s) == 2 else s
+                    for s in shapes] if isinstance(shapes, list) else shapes
     return None
+
+
+def entry_settings(entry: Any, device_configs: Any, device: Any) -> Any:
+    """The raw settings a CB entry runs with: its own `device_config` when it has one
+    (``{}``: none), else ``device_configs[device]``; None when neither is there."""
+    own = entry.get("device_config") if isinstance(entry, Mapping) else None
+    if own is not None:
+        return own
+    return device_configs.get(device) if isinstance(device_configs, Mapping) else None
+
+
+def device_setting(key: str, device_configs: Any, entries: Any, device: Any, tp_size: Any,
+                   max_model_len: Any, max_num_seqs: Any) -> Any:
+    """``${spyre.device_setting:<dotted key>,<device_configs>,<cb entries>,<device name>,<tp>,
+    <max_model_len>,<max_num_seqs>}``: `key` of the settings the matching CB entry runs with
+    (the device's block when no entry matches); env_vars default to {}, the rest to None.
+    Bad data gives the default: the catalog checks report it, with its file."""
+    wanted = (tp_size, max_model_len, max_num_seqs)
+    match = next((e for e in _plain(entries) or [] if isinstance(e, Mapping) and (
+        e.get("tp_size"), e.get("max_model_len"), e.get("max_num_seqs")) == wanted), None)
+    value = entry_settings(match, _plain(device_configs), device)
+    for part in str(key).split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    value = ({} if value is None else value) if key == "env_vars" else value
+    # a node, as oc.select gave: a plain dict cannot be printed by `--cfg job --resolve`
+    return OmegaConf.create(value) if isinstance(value, (Mapping, list)) else value
 
 
 RESOLVERS = {
     "spyre.blocks": blocks,
     "spyre.cb_default": cb_default,
     "spyre.static_default": static_default,
+    "spyre.device_setting": device_setting,
     "spyre.sendnn_version": installed_sendnn_version,
 }
 

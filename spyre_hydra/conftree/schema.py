@@ -26,6 +26,8 @@ class CBEntry:
     """Longest sequence (prompt plus generated tokens) the layout is compiled for."""
     max_num_seqs: int = MISSING
     """Number of sequences batched together."""
+    device_config: Optional[DeviceSettings] = None
+    """This entry's own device settings, replacing device_configs.<tp> for it ({}: none)."""
 
 
 @dataclass
@@ -33,7 +35,7 @@ class StaticEntry:
     tp_size: int = MISSING
     """Tensor parallel size of this static-batching layout."""
     warmup_shapes: List[List[int]] = MISSING
-    """Compiled shapes, each [prompt_len, new_tokens, batch_size]."""
+    """Compiled shapes, each [prompt_len, new_tokens, batch_size] or [prompt_len, batch_size]."""
 
 
 @dataclass

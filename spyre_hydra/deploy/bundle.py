@@ -82,6 +82,14 @@ if [ -f "$here/model_configs.yaml" ] && [ -z "${{{MODEL_CONFIG_ENV}:-}}" ]; then
 fi
 . "$here/env.sh"
 py=${{PYTHON:-python3}}
+if ! command -v "$py" >/dev/null 2>&1; then
+  echo "serve.sh: error: PYTHON=$py: no such interpreter. Fix: PYTHON=/path/to/python sh $0 (an interpreter with vLLM installed)." >&2
+  exit 2
+fi
+if ! "$py" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("vllm") is None)' >/dev/null 2>&1; then
+  echo "serve.sh: error: $(command -v "$py") has no vLLM (import vllm fails). Fix: PYTHON=/path/to/python sh $0 with an interpreter that has it, e.g. PYTHON=.venv-engine/bin/python." >&2
+  exit 2
+fi
 if command -v vllm >/dev/null 2>&1 && \\
    "$py" -c 'import importlib.metadata as m; m.version("vllm")' >/dev/null 2>&1; then
   exec vllm serve --config "$here/serve.yaml" "$@"

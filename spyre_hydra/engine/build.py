@@ -103,6 +103,14 @@ def serve_defaults(model: str) -> dict[str, Any]:
             if k in fields and k != "model" and v is not None}
 
 
+def _own_errors() -> tuple[type, ...]:
+    try:
+        from spyre_hydra.errors import SpyreHydraError
+    except ImportError:  # pragma: no cover - see EngineArgsError above
+        return ()
+    return (SpyreHydraError,)
+
+
 def build_vllm_config(engine_args: Mapping[str, Any], env: Mapping[str, str] | None = None):
     """Validate `engine_args` against EngineArgs, apply `env`, return a VllmConfig.
 
@@ -128,6 +136,8 @@ def build_vllm_config(engine_args: Mapping[str, Any], env: Mapping[str, str] | N
             raise EngineArgsError(f"invalid engine_args: {e}") from e
         try:
             return args.create_engine_config()
+        except _own_errors():  # ours (a ValueError/RuntimeError too) says it better already
+            raise
         except (ValueError, TypeError, AssertionError) as e:
             raise EngineArgsError(f"vLLM rejected engine_args: {e}") from e
 

@@ -40,8 +40,8 @@ def run(args) -> int:
     return 0
 
 
-def _device_config(entry, dev: str, version) -> dict | None:
-    raw = entry.device_configs.get(dev) or {}
+def _device_config(entry, cb_entry, dev: str, version) -> dict | None:
+    raw = entry.entry_settings(cb_entry, dev) or {}  # the entry's own, else the tp block
     out = {}
     if raw.get("env_vars"):
         out["env_vars"] = dict(raw["env_vars"])
@@ -53,6 +53,13 @@ def _device_config(entry, dev: str, version) -> dict | None:
     if chunk is not None:  # ignored by the 2.6.3 plugin, kept so a re-import loses nothing
         out["chunked_prefill_config"] = {"max_num_batched_tokens": chunk}
     return out or None
+
+
+def _shape(shape: list) -> dict:
+    """A catalog shape in the plugin's mapping form; a 2-field one stays 2-field."""
+    if len(shape) == 2:
+        return {"prompt_len": shape[0], "batch_size": shape[1]}
+    return {"prompt_len": shape[0], "new_tokens": shape[1], "batch_size": shape[2]}
 
 
 def catalog_document(registry, version) -> tuple[dict, list[str]]:
@@ -68,7 +75,7 @@ def catalog_document(registry, version) -> tuple[dict, list[str]]:
         for c in e.continuous_batching_configs:
             row = {k: c[k] for k in ("tp_size", "max_model_len", "max_num_seqs")}
             dev = registry.devices.get(c["tp_size"], f"tp{c['tp_size']}")
-            settings = _device_config(e, dev, version)
+            settings = _device_config(e, c, dev, version)
             if settings:
                 row["device_config"] = settings
             cb.append(row)
@@ -76,9 +83,8 @@ def catalog_document(registry, version) -> tuple[dict, list[str]]:
             item["continuous_batching_configs"] = cb
         if e.static_batching_configs:
             item["static_batching_configs"] = [
-                {"tp_size": s["tp_size"], "warmup_shapes": [
-                    {"prompt_len": p, "new_tokens": n, "batch_size": b}
-                    for p, n, b in s["warmup_shapes"]]} for s in e.static_batching_configs]
+                {"tp_size": s["tp_size"], "warmup_shapes": [_shape(w) for w in s["warmup_shapes"]]}
+                for s in e.static_batching_configs]
         models[e.name] = item
         cb_devices = {registry.devices.get(c["tp_size"]) for c in e.continuous_batching_configs}
         dropped += [f"{e.option}.{d}" for d in e.device_configs if d not in cb_devices]

@@ -2,6 +2,8 @@
 
 Both schemas end up as the same record: runtime lists, and device settings keyed by device
 option (tp<N>), with the anchors each model used (see yamlnodes.py) kept for the layout.
+Entries of one tp size whose nested device_configs differ (or one has none) keep theirs as
+the entry's own `device_config`, which replaces the tp block for that entry.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def convert_model(hf_id: str, raw: Any, line: int, src: Path, anchors: tuple) ->
         cb.append(_cb(entry, sub, at, problems, CB_KEYS))
         dev = _device(entry["device_config"], f"{sub}.device_config", at, problems) if (
             "device_config" in entry) else None
-        by_tp.setdefault(entry.get("tp_size"), []).append((i, dev, dev_anchors.get(i)))
+        by_tp.setdefault(entry.get("tp_size"), []).append((len(cb) - 1, dev, dev_anchors.get(i)))
     for i, entry in enumerate(raw.get("static_batching_configs") or []):
         sub = f"{where}.static_batching_configs[{i}]"
         if not isinstance(entry, dict):
@@ -140,13 +142,10 @@ def convert_model(hf_id: str, raw: Any, line: int, src: Path, anchors: tuple) ->
     dev_names = {}
     for tp, items in by_tp.items():
         distinct = {_canonical(d) for _, d, _ in items}
-        if len(distinct) > 1:
-            listed = ", ".join(f"[{i}] ({'none' if d is None else 'device_config'}"
-                               f"{' *' + a if a else ''})" for i, d, a in items)
-            problems.append(Problem(f"{where}.continuous_batching_configs", f"entries {listed} "
-                                    f"of tp_size {tp} carry different device configs; this "
-                                    f"format has one per device (tp{tp}).", at,
-                                    "give every entry of that tp_size the same device_config"))
+        if len(distinct) > 1:  # no one block for tp<N>: each entry keeps its own settings
+            for pos, dev, _ in items:
+                if dev is not None:
+                    cb[pos]["device_config"] = dev
         elif items[0][1] is not None and isinstance(tp, int):
             devices[f"tp{tp}"], dev_names[tp] = items[0][1], items[0][2]
     for tp_key, dev in (raw.get("device_configs") or {}).items():
