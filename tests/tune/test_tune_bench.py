@@ -44,7 +44,7 @@ def profiles(conf: Path, option: str = "tiny_granite") -> dict:
 def tuned(h, tmp_path_factory):
     work = tmp_path_factory.mktemp("tune")
     proc = tune(h, work, "model=tiny_granite", "runtime=static", "backend=eager", "device=tp1",
-                "runtime.warmup_shapes=[64,8,1],[128,16,2]", "bench.max_concurrency=1,2",
+                "runtime.warmup_shapes=[64,8,1],[192,16,2]", "bench.max_concurrency=1,2",
                 "bench.num_prompts=4", f"hydra.sweep.dir={work / 'sw'}", "--slo", SLO,
                 "--out", str(work / "conf"))
     return work, proc

@@ -6,14 +6,14 @@ from __future__ import annotations
 import csv
 import json
 
-SHAPE = "runtime.warmup_shapes=[128,16,2]"  # tiny_granite lists [128,16,4], not this one
+SHAPE = "runtime.warmup_shapes=[192,16,2]"  # tiny_granite lists [128,8,2] and [128,16,4]: (192, 2) is not listed
 BASE = ["-m", "model=tiny_granite", "runtime=static", "backend=eager", "mode=plan"]
 
 
 def test_an_unlisted_shape_is_refused_without_explore(h, tmp_path):
     proc = h.run_cli([*BASE, SHAPE], tmp_path)
     assert proc.returncode == 2
-    assert "does not support tp1 with warmup_shapes=[[128, 16, 2]]" in proc.stderr
+    assert "does not support tp1 with warmup_shapes=[[192, 16, 2]]" in proc.stderr
 
 
 def test_explore_runs_it_unverified(h, tmp_path):
@@ -32,7 +32,7 @@ def test_explore_keeps_the_bounds(h, tmp_path):
 
 def test_explore_marks_results_and_summary_verified_false(h, tmp_path):
     out = tmp_path / "sw"
-    proc = h.run_cli([*BASE, "runtime.warmup_shapes=[64,8,1],[128,16,2]",
+    proc = h.run_cli([*BASE, "runtime.warmup_shapes=[64,8,1],[192,16,2]",
                       "sweep.explore=true", f"hydra.sweep.dir={out}"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     verified = [json.loads((out / str(n) / "result.json").read_text())["verified"]

@@ -22,8 +22,8 @@ BASE = ["model=tiny_granite", "runtime=static", "backend=eager", "device=tp1", "
 #: shape, concurrency, ttft_p99, tpot_mean, e2el_p50, output tok/s
 POINTS = [("[[64,8,1]]", 1, 40.0, 3.0, 50.0, 160.0),
           ("[[64,8,1]]", 2, 80.0, 4.0, 90.0, 165.0),
-          ("[[128,16,2]]", 1, 650.0, 19.0, 540.0, 15.0),   # misses ttft_p99_ms
-          ("[[128,16,2]]", 2, 370.0, 30.0, 370.0, 240.0)]  # not in the catalog: explored
+          ("[[192,16,2]]", 1, 650.0, 19.0, 540.0, 15.0),   # misses ttft_p99_ms
+          ("[[192,16,2]]", 2, 370.0, 30.0, 370.0, 240.0)]  # not in the catalog: explored
 
 
 def write_sweep(sweep_dir: Path, points=POINTS, extra=()) -> Path:
@@ -62,7 +62,7 @@ def test_tune_writes_three_profiles_that_a_launch_plans(sweep, tmp_path, capsys)
         capsys.readouterr().out
     profiles = profiles_in(out)
     assert {n: p["warmup_shapes"] for n, p in profiles.items()} == {
-        "throughput": [[128, 16, 2]], "latency": [[64, 8, 1]], "balanced": [[64, 8, 1]]}
+        "throughput": [[192, 16, 2]], "latency": [[64, 8, 1]], "balanced": [[64, 8, 1]]}
     evidence = profiles["throughput"]["evidence"]
     assert evidence["slo"] == "ttft_p99_ms<=500,tpot_mean_ms<=50"
     assert evidence["measured"]["output_throughput"] == 240.0
@@ -71,7 +71,7 @@ def test_tune_writes_three_profiles_that_a_launch_plans(sweep, tmp_path, capsys)
                                          "torch_sendnn"}
     assert evidence["catalog_verified"] is False and evidence["date"]
     plan = spyre_hydra.compose(["profile=throughput", "backend=eager"], conf_dir=out)
-    assert plan.warmup_shapes == ((128, 16, 2),) and plan.runtime == "static"
+    assert plan.warmup_shapes == ((192, 16, 2),) and plan.runtime == "static"
     assert plan.layout == "tune-measured" and not plan.supported
     assert plan.profile["id"] == profiles["throughput"]["id"] and plan.profile["as_measured"]
     latency = spyre_hydra.compose(["profile=latency", "backend=eager"], conf_dir=out)
@@ -104,7 +104,7 @@ def test_a_hand_edited_model_file_is_left_untouched(sweep, tmp_path):
     assert "- tiny_granite@_here_" in variant.read_text()
     plan = spyre_hydra.compose(["model=tiny_granite_tuned", "profile=throughput",
                                 "backend=eager"], conf_dir=out)
-    assert plan.model == "spyre-hydra/tiny-granite" and plan.warmup_shapes == ((128, 16, 2),)
+    assert plan.model == "spyre-hydra/tiny-granite" and plan.warmup_shapes == ((192, 16, 2),)
     reset_registries()
     options = get_model_registry(out).list_options()
     assert "tiny_granite" in options and "tiny_granite_tuned" in options
@@ -261,4 +261,4 @@ def test_a_sweep_over_profiles_runs_the_measured_layouts(sweep, tmp_path, h):
     plans = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(p["profile"]["name"], p["warmup_shapes"], p["layout"]) for p in plans] == [
         ("latency", [[64, 8, 1]], "catalog-verified"),
-        ("throughput", [[128, 16, 2]], "tune-measured")]
+        ("throughput", [[192, 16, 2]], "tune-measured")]
