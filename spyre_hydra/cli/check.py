@@ -58,6 +58,22 @@ def against_installed(args) -> int:
     return 1 if lines else 0
 
 
+def code_notes(registry) -> list[str]:
+    """One line per model whose configurator module was not imported (no opt-in)."""
+    from spyre_hydra.catalog.configurator import ALLOW_CODE_ENV, custom_code_allowed
+
+    if custom_code_allowed():
+        return []
+    notes = []
+    for option in registry.list_options():
+        entry = registry.get_model_config(option)
+        target = (entry.configurator or {}).get("_target_")
+        if isinstance(target, str) and target.split(".")[0] != "spyre_hydra":
+            notes.append(f"{option}: configurator {target!r} not imported or checked (custom "
+                         f"code is off; {ALLOW_CODE_ENV}=1 imports it)")
+    return notes
+
+
 def run(args) -> int:
     from spyre_hydra.catalog.registry import get_model_registry
 
@@ -73,6 +89,8 @@ def run(args) -> int:
     configs = read_hf_configs(args.hf_configs) if args.hf_configs else None  # fail before output
     print(f"catalog: {len(registry.list_models())} models")
     for note in registry.diagnostics or ["no ties or shadows between patterns"]:
+        print(f"  {note}")
+    for note in code_notes(registry):
         print(f"  {note}")
     if configs is None:
         return 0
