@@ -248,14 +248,14 @@ def make_configurator(model, device_configs: Mapping[int, DeviceSettings],
     cls = configurator_class(spec, key, where, allow_code)
     if cls is None:
         target = spec["_target_"]
-        why = (f"names the configurator {target!r}, whose module was not imported: custom "
-               "code is off, so the catalog's own settings apply")
+        why = (f"names the configurator {target!r}, whose module is not imported: custom "
+               "code is off")
         fix = (f"{ALLOW_CODE_ENV}=1 once you trust that code, or remove `configurator:` "
                "from the model file")
         if strict if strict is not None else strict_from_env():
             raise ConfigValidationError([Problem(f"{key}.configurator._target_", why + ".",
                                                  where, fix)], "custom code is off (strict)")
-        note = f"model {name!r} ({where}) {why}. Fix: {fix}."
+        note = f"model {name!r} ({where}) {why}, so the catalog's own settings apply. Fix: {fix}."
         if notes is None:
             log.warning("%s", note)
         else:
