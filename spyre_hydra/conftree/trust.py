@@ -78,7 +78,7 @@ def _writable_by_others(path: str, st, uid: int, parent: bool = False) -> str | 
     if st.st_uid not in (uid, 0):
         return f"{path} is owned by uid {st.st_uid}, not by you (uid {uid}) or root"
     if st.st_mode & 0o022 and not (parent and st.st_mode & stat.S_ISVTX):
-        return f"{path} is {'group' if st.st_mode & 0o020 else 'world'}-writable"
+        return f"{path} is {'world' if st.st_mode & 0o002 else 'group'}-writable"
     return None
 
 
