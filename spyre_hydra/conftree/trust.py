@@ -107,16 +107,16 @@ def _links(root: Path, entries) -> list[Problem]:
             continue
         try:
             target = Path(path).resolve(strict=True)
-        except (OSError, RuntimeError):
-            target = None
-        if target is not None and target.is_dir():
+        except (OSError, RuntimeError):  # broken or a loop: the bounded reader names which
+            continue
+        if target.is_dir():
             problems.append(Problem(path, "is a symlink to a directory; Hydra would load "
                                     "files through it that this check never sees.", "",
                                     "copy the directory in, or pass it as its own conf dir"))
-        elif path.endswith(".yaml") and (target is None or not target.is_relative_to(root)):
-            problems.append(Problem(path, "is a symlink leaving the conf dir (or a broken "
-                                    "one); it is not read.", "", "copy the file into the "
-                                    "conf dir instead of linking to it"))
+        elif path.endswith(".yaml") and not target.is_relative_to(root):
+            problems.append(Problem(path, "is a symlink leaving the conf dir; it is not "
+                                    "read.", "", "copy the file into the conf dir instead "
+                                    "of linking to it"))
     return problems
 
 
