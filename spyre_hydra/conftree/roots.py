@@ -19,7 +19,7 @@ def set_user_conf_dir(path: str | os.PathLike | None) -> None:
     if path is not None:
         from spyre_hydra.conftree.trust import check_user_root
 
-        check_user_root(path, shipped=shipped_conf_dir())  # refused before Hydra loads it
+        check_user_root(path, shipped=shipped_conf_dir(), cache=cache_dir())  # refused before Hydra loads it
     _user_conf_dir = Path(path).resolve() if path is not None else None
 
 
@@ -55,7 +55,7 @@ def search_path(conf_dir: str | os.PathLike | None = None) -> list[Path]:
         return [user]
     from spyre_hydra.conftree.trust import check_user_root
 
-    check_user_root(user, shipped=shipped)  # every reader of a user root comes through here first
+    check_user_root(user, shipped=shipped, cache=cache_dir())  # every reader of a user root comes through here first
     return [user, shipped]
 
 

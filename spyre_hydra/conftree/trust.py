@@ -9,7 +9,8 @@ configs. So every YAML file of a user root is read (bounded) and held to its own
 package before anything composes, and the dir is checked like ssh checks ~/.ssh: owned by
 the user (or root), writable by nobody else. The shipped tree is trusted and not read here.
 
-    check_user_root(root, strict=None)   refuses (ConfigValidationError) or warns; memoised
+    check_user_root(root, strict=None, shipped=None, cache=None)
+                                         refuses (ConfigValidationError) or warns; memoised
     walk_yaml(root)                      *.yaml under root: no directory symlink followed
     excerpt(value)                       a short escaped excerpt of file text for messages
 """
@@ -120,13 +121,71 @@ def _links(root: Path, entries) -> list[Problem]:
     return problems
 
 
-_memo: dict[str, tuple] = {}
+_memo: dict[str, list] = {}
+#: Bump when confine.py's rules change: verdicts remembered under older rules are void.
+_RULES = 1
 
 
-def check_user_root(root, strict: bool | None = None, shipped=None) -> None:
+def _verdicts(cache, root: Path) -> Path:
+    import hashlib
+
+    from spyre_hydra._version import __version__
+
+    key = hashlib.sha256(f"{_RULES}:{__version__}:{root}".encode()).hexdigest()
+    return Path(cache) / "trust" / f"{key}.json"
+
+
+def _known_clean(path: Path) -> dict:
+    import json
+
+    from spyre_hydra.io.reading import InputError, read_bytes_bounded
+
+    try:
+        data = json.loads(read_bytes_bounded(path, what="cache file"))
+    except (InputError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _content_problems(root: Path, entries, shipped, cache) -> list[Problem]:
+    """The package rules over every YAML file of root; files whose stat signature (inode,
+    size, mtime, ctime: a change of content changes ctime) was found clean before are
+    skipped. Symlinked files are always read: their target may change under them."""
+    problems = _links(root, entries)
+    refused = {p.key for p in problems}
+    store = _verdicts(cache, root) if cache is not None else None
+    known = _known_clean(store) if store is not None else {}
+    clean = {}
+    for path, st in entries:
+        if (not path.endswith(".yaml") or path in refused or stat.S_ISDIR(st.st_mode)
+                or os.path.basename(path) == _MARKER):
+            continue
+        sig = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        if stat.S_ISREG(st.st_mode) and known.get(path) == sig:
+            clean[path] = sig
+            continue
+        found = file_problems(root, Path(path), shipped and Path(shipped))
+        problems += found
+        if not found and stat.S_ISREG(st.st_mode):
+            clean[path] = sig
+    if store is not None and clean != known:
+        import json
+
+        from spyre_hydra.io.writer import OutputError, write_cache
+
+        try:
+            write_cache(store, json.dumps(clean))
+        except (OSError, OutputError) as exc:  # a read-only cache only costs speed
+            log.debug("conf dir verdicts not written: %s", exc)
+    return problems
+
+
+def check_user_root(root, strict: bool | None = None, shipped=None, cache=None) -> None:
     """Refuse a user conf dir whose files reach past their own group (always), or that
     other users can change (with strict, SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG=1; else one
     warning). A file equal to the `shipped` tree's at the same place is the shipped one.
+    Files found clean are remembered under `cache` (a dir) by their stat signature, so a
+    large conf dir is parsed once, not on every launch.
     Nothing of the dir is composed or imported here."""
     root = Path(root).resolve()
     text = str(root)
@@ -140,13 +199,7 @@ def check_user_root(root, strict: bool | None = None, shipped=None) -> None:
                        s.st_ctime_ns) for p, s in entries)
     memo = _memo.get(text)
     if memo is None or memo[0] != signature:  # parsed once per content, per process
-        problems = _links(root, entries)
-        refused = {p.key for p in problems}
-        for path, st in entries:
-            if (path.endswith(".yaml") and path not in refused and not stat.S_ISDIR(st.st_mode)
-                    and os.path.basename(path) != _MARKER):
-                problems += file_problems(root, Path(path), shipped and Path(shipped))
-        memo = _memo[text] = [signature, problems, False]
+        memo = _memo[text] = [signature, _content_problems(root, entries, shipped, cache), False]
     if memo[1]:
         raise ConfigValidationError(memo[1], f"conf dir {text} reaches past its config groups")
     others = _permissions(root, entries)  # stat calls only: checked every time
@@ -163,9 +216,4 @@ def check_user_root(root, strict: bool | None = None, shipped=None) -> None:
                     "strict=true or %s=1 refuses it. Fix: %s.", text, shown, _STRICT_ENV, fix)
 
 
-def forget() -> None:
-    """Drop the memoised verdicts (tests that chmod a dir between calls)."""
-    _memo.clear()
-
-
-__all__ = ["MAX_ENTRIES", "check_user_root", "excerpt", "forget", "walk_yaml"]
+__all__ = ["MAX_ENTRIES", "check_user_root", "excerpt", "walk_yaml"]

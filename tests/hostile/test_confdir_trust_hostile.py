@@ -154,3 +154,20 @@ def test_hidden_dirs_are_not_walked(conf):
 
 def test_excerpt_is_short_and_escaped():
     assert trust.excerpt("\x1b[31m" + "a" * 100) == repr("\x1b[31m" + "a" * 35) + "..."
+
+
+def test_remembered_verdicts_never_hide_an_edit(conf, tmp_path, monkeypatch):
+    """A file found clean is skipped next time only while its stat signature holds."""
+    cache = tmp_path / "cache"
+    trust.check_user_root(conf, cache=cache)
+    assert len(list((cache / "trust").glob("*.json"))) == 1
+    monkeypatch.setattr(trust, "_memo", {})  # a new process
+    calls = []
+    real = trust.file_problems
+    monkeypatch.setattr(trust, "file_problems", lambda *a: calls.append(a) or real(*a))
+    trust.check_user_root(conf, cache=cache)
+    assert calls == []  # remembered: not parsed again
+    (conf / "model" / "mine.yaml").write_text("# @package _global_\n" + MODEL)
+    monkeypatch.setattr(trust, "_memo", {})
+    with pytest.raises(ConfigValidationError, match=r"mine\.yaml: # @package '_global_'"):
+        trust.check_user_root(conf, cache=cache)
