@@ -17,6 +17,13 @@ from spyre_hydra.cli.main import main as tool
 from spyre_hydra.deploy import vllm_plugin
 from spyre_hydra.errors import ConfigValidationError, SpyreHydraError
 
+
+@pytest.fixture(autouse=True)
+def no_opt_ins(monkeypatch):
+    """A developer's own SPYRE_HYDRA_ALLOW_CUSTOM_CODE / strict export must not leak in."""
+    for key in ("SPYRE_HYDRA_ALLOW_CUSTOM_CODE", "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+
 #: A valid user model over the shipped family base; `{extra}` is the hostile part.
 MODEL = """\
 defaults:

@@ -26,6 +26,13 @@ continuous_batching_configs:
 STRICT = "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"
 
 
+@pytest.fixture(autouse=True)
+def no_opt_ins(monkeypatch):
+    """A developer's own SPYRE_HYDRA_ALLOW_CUSTOM_CODE / strict export must not leak in."""
+    for key in ("SPYRE_HYDRA_ALLOW_CUSTOM_CODE", "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+
+
 @pytest.fixture
 def conf(tmp_path) -> Path:
     root = tmp_path / "conf"
