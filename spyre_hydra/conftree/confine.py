@@ -123,7 +123,10 @@ def _problems(root: Path, path: Path) -> list[Problem]:
                         "remove it; choose hydra/... options on the command line")]
     try:
         data = read_conf_file(path)
-        header = config_header(read_text_bounded(path, what="conf file"))
+        text = read_text_bounded(path, what="conf file")
+        header = config_header(text)
+        if config_header(text[:512]) != header:  # Hydra reads the header from 512 chars
+            raise ValueError("it is cut by the first 512 characters, which Hydra reads")
     except ConfigValidationError as error:
         return error.problems
     except (InputError, ValueError) as exc:

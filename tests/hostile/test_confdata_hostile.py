@@ -78,6 +78,8 @@ REFUSED = {
                    "root: {handlers: [pwn]}\n"}, "tiny_granite", "hydra/job_logging"),
     "sweep_preset": ({"sweep/pwn.yaml": "# @package _global_\n" + CALLBACK},
                      "tiny_granite", "hydra.sweeper.params only"),
+    "cut_header": ({"model/pwn.yaml": "# @a b\n" * 71 + "# @package model\n"
+                    + MODEL.format(extra="")}, "pwn", "first 512 characters"),
     "other_dir_header": ({"model/pwn.yaml": MODEL.format(extra="").replace(
         "  - _self_", "  - /lib/evil\n  - _self_"), "lib/evil.yaml": "# @package _global_\n"
         + CALLBACK}, "pwn", "lib/evil.yaml"),
