@@ -20,6 +20,8 @@ import os
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from spyre_hydra.catalog.custom_code import (ALLOW_CODE_ENV, custom_code_allowed, import_object,
+                                             own_code)
 from spyre_hydra.catalog.summary import ConfigurationSummary, ConfigValue, DeviceSettings
 from spyre_hydra.errors import ConfigConflictError, ConfigValidationError, Problem
 
@@ -133,23 +135,6 @@ class DefaultConfigurator(ModelConfigurator):
     """The universal configurator: the catalog's device settings, applied as they are."""
 
 
-#: The opt-in to import a configurator's module (user code) in any command.
-ALLOW_CODE_ENV = "SPYRE_HYDRA_ALLOW_CUSTOM_CODE"
-
-
-def custom_code_allowed(environ: Mapping[str, str] | None = None) -> bool:
-    """True when SPYRE_HYDRA_ALLOW_CUSTOM_CODE is set to a true value."""
-    value = (environ if environ is not None else os.environ).get(ALLOW_CODE_ENV, "")
-    text = value.strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"", "0", "false", "no", "off"}:
-        return False
-    raise ConfigConflictError(f"{ALLOW_CODE_ENV}={value!r} is not a boolean. Valid: 1, true, "
-                              f"yes, on / 0, false, no, off. Fix: export {ALLOW_CODE_ENV}=1 "
-                              "(or unset it).")
-
-
 def _describe(model, where: str | None) -> tuple[str, Any, str, str]:
     """(model name, configurator node, key prefix, file) of a ModelEntry or a model tree."""
     if isinstance(model, Mapping):  # a composed model node: the caller knows its file
@@ -161,31 +146,6 @@ def _describe(model, where: str | None) -> tuple[str, Any, str, str]:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0].rstrip('.') if lines else 'no message'}"
-
-
-def _import_object(target: str):
-    """The object a dotted name names: the longest importable module prefix, then
-    attributes. Nothing is called; importing the module is the one thing that runs."""
-    import importlib
-
-    parts = target.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        module_name = ".".join(parts[:cut])
-        try:
-            obj = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # only this prefix missing: try a shorter one
-            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
-                continue
-            raise
-        for attr in parts[cut:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ImportError(f"no module in {target!r}")
-
-
-def _own_code(target: str) -> bool:
-    """A class of spyre_hydra itself: no user code runs to import it."""
-    return target.split(".")[0] == "spyre_hydra"
 
 
 def configurator_class(spec: Any, key: str, where: str,
@@ -211,11 +171,11 @@ def configurator_class(spec: Any, key: str, where: str,
     if underscored:  # nothing here goes through hydra.utils.instantiate
         raise problem(f"{underscored} are Hydra instantiate keys, not read here.",
                       "give only keyword arguments of the class's __init__")
-    if not _own_code(target) and not (custom_code_allowed() if allow_code is None
+    if not own_code(target) and not (custom_code_allowed() if allow_code is None
                                       else allow_code):
         return None
     try:
-        cls = _import_object(target)
+        cls = import_object(target)
     except Exception as exc:  # ImportError, AttributeError, or the module's own failure
         raise problem(f"{target!r} cannot be imported ({_first_line(exc)}).",
                       "install the package that defines it in this environment (or put its "

@@ -60,7 +60,7 @@ def against_installed(args) -> int:
 
 def code_notes(registry) -> list[str]:
     """One line per model whose configurator module was not imported (no opt-in)."""
-    from spyre_hydra.catalog.configurator import ALLOW_CODE_ENV, custom_code_allowed
+    from spyre_hydra.catalog.custom_code import ALLOW_CODE_ENV, custom_code_allowed, own_code
 
     if custom_code_allowed():
         return []
@@ -68,7 +68,7 @@ def code_notes(registry) -> list[str]:
     for option in registry.list_options():
         entry = registry.get_model_config(option)
         target = (entry.configurator or {}).get("_target_")
-        if isinstance(target, str) and target.split(".")[0] != "spyre_hydra":
+        if isinstance(target, str) and not own_code(target):
             notes.append(f"{option}: configurator {target!r} not imported or checked (custom "
                          f"code is off; {ALLOW_CODE_ENV}=1 imports it)")
     return notes
