@@ -32,7 +32,6 @@ MAX_ENTRIES = 50_000
 #: Not conf trees: the whole filesystem, or kernel views whose files never end.
 _PSEUDO = ("/proc", "/sys", "/dev")
 _STRICT_ENV = "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"
-_MARKER = "spyre_hydra_catalog.yaml"  # conftree.roots.CATALOG_MARKER: read as data there
 
 
 def _bounded_walk(root: Path):
@@ -157,8 +156,7 @@ def _content_problems(root: Path, entries, shipped, cache) -> list[Problem]:
     known = _known_clean(store) if store is not None else {}
     clean = {}
     for path, st in entries:
-        if (not path.endswith(".yaml") or path in refused or stat.S_ISDIR(st.st_mode)
-                or os.path.basename(path) == _MARKER):
+        if not path.endswith(".yaml") or path in refused or stat.S_ISDIR(st.st_mode):
             continue
         sig = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
         if stat.S_ISREG(st.st_mode) and known.get(path) == sig:

@@ -80,6 +80,9 @@ REFUSED = {
                      "tiny_granite", "hydra.sweeper.params only"),
     "cut_header": ({"model/pwn.yaml": "# @a b\n" * 71 + "# @package model\n"
                     + MODEL.format(extra="")}, "pwn", "first 512 characters"),
+    "marker_header": ({"model/pwn.yaml": MODEL.format(extra="").replace(
+        "  - _self_", "  - /spyre_hydra_catalog\n  - _self_"), "spyre_hydra_catalog.yaml":
+        "# @package _global_\n" + CALLBACK}, "pwn", "spyre_hydra_catalog.yaml"),
     "other_dir_header": ({"model/pwn.yaml": MODEL.format(extra="").replace(
         "  - _self_", "  - /lib/evil\n  - _self_"), "lib/evil.yaml": "# @package _global_\n"
         + CALLBACK}, "pwn", "lib/evil.yaml"),
