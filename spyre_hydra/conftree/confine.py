@@ -39,7 +39,7 @@ def _sweep_preset(path: Path, data: dict) -> list[Problem]:
     """A `_global_` sweep preset: `sweep:` and `hydra.sweeper.params` whose keys are the
     command line's own (never hydra.*), nothing else."""
     where = str(path)
-    problems = [Problem(f"{where}: {key}", "a sweep preset sets only sweep: and "
+    problems = [Problem(f"{where}: {excerpt(key)}", "a sweep preset sets only sweep: and "
                         "hydra.sweeper.params.", "", "move it to the command line")
                 for key in data if key not in ("sweep", "hydra", "defaults")]
     if any(str(e) != "_self_" for e in data.get("defaults") or []):
