@@ -82,16 +82,22 @@ def _writable_by_others(path: str, st, uid: int, parent: bool = False) -> str | 
     return None
 
 
-def _permissions(root: Path, entries) -> list[str]:
-    uid = os.geteuid()
-    found = []
-    for parent in root.parents:  # a sticky /tmp is fine: nobody renames another's entry
+def _parents(root: Path) -> list[str]:
+    """Parent dirs another user could use to swap the conf dir (a sticky /tmp is fine)."""
+    uid, found = os.geteuid(), []
+    for parent in [*reversed(root.parents)]:
         try:
             why = _writable_by_others(str(parent), os.stat(parent), uid, parent=True)
         except OSError:
             continue
         if why:
             found.append(why)
+    return found
+
+
+def _permissions(root: Path, entries) -> list[str]:
+    """The conf dir itself, its dirs and its YAML files that another user could change."""
+    uid, found = os.geteuid(), []
     for path, st in [(str(root), os.stat(root)), *entries]:
         if stat.S_ISDIR(st.st_mode) or (stat.S_ISREG(st.st_mode) and path.endswith(".yaml")):
             why = _writable_by_others(path, st, uid)
@@ -193,14 +199,17 @@ def check_user_root(root, strict: bool | None = None, shipped=None, cache=None) 
                                              "pass the dir holding model/, device/ ...")],
                                     "cannot read the conf tree")
     entries = list(_bounded_walk(root))
-    signature = tuple((p, s.st_mode, s.st_uid, s.st_ino, s.st_size, s.st_mtime_ns,
-                       s.st_ctime_ns) for p, s in entries)
+    top = os.stat(root)
+    signature = ((top.st_mode, top.st_uid, top.st_ino, top.st_ctime_ns), *(
+        (p, s.st_mode, s.st_uid, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
+        for p, s in entries))
     memo = _memo.get(text)
     if memo is None or memo[0] != signature:  # parsed once per content, per process
-        memo = _memo[text] = [signature, _content_problems(root, entries, shipped, cache), False]
+        memo = _memo[text] = [signature, _content_problems(root, entries, shipped, cache),
+                              _permissions(root, entries), False]
     if memo[1]:
         raise ConfigValidationError(memo[1], f"conf dir {text} reaches past its config groups")
-    others = _permissions(root, entries)  # stat calls only: checked every time
+    others = [*_parents(root), *memo[2]]  # the signature holds every entry's mode and owner
     if not others:
         return
     shown = "; ".join(others[:5]) + (f"; and {len(others) - 5} more" if len(others) > 5 else "")
@@ -208,8 +217,8 @@ def check_user_root(root, strict: bool | None = None, shipped=None, cache=None) 
     if _strict(strict):
         raise ConfigValidationError([Problem(text, f"other users can change it: {shown}.", "",
                                              fix)], "untrusted conf dir (strict mode)")
-    if not memo[2]:
-        memo[2] = True
+    if not memo[3]:
+        memo[3] = True
         log.warning("spyre_hydra: warning: conf dir %s: other users can change it (%s); "
                     "strict=true or %s=1 refuses it. Fix: %s.", text, shown, _STRICT_ENV, fix)
 
