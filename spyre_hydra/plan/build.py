@@ -116,8 +116,9 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         cache_config=SimpleNamespace(num_gpu_blocks_override=user.get("num_gpu_blocks_override")),
         scheduler_config=SimpleNamespace(max_num_batched_tokens=user.get("max_num_batched_tokens")))
     # the model's own configurator when its file names one (checked without vLLM)
+    # the opt-in is this process's (os.environ), not the env the plan is for (bundles: {})
     configurator = make_configurator(model, {tp: settings}, strict, source("model.configurator"),
-                                     custom_code_allowed(environ), warnings)
+                                     custom_code_allowed(), warnings)
     summary = configurator.preview(fake, environ)
     configurator.check(summary)
     backend_env = {k: str(v) for k, v in (tree["backend"].get("env") or {}).items()}
