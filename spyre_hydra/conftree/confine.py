@@ -59,7 +59,7 @@ def _sweep_preset(path: Path, data: dict) -> list[Problem]:
                                 "command line).", "", _OTHERS))
         return problems
     for key in params:
-        if str(key).lstrip("+~").startswith("hydra"):
+        if str(key).strip().lstrip("+~").strip().startswith("hydra"):
             problems.append(Problem(f"{where}: hydra.sweeper.params.{excerpt(key)}",
                                     "a sweep preset cannot sweep Hydra's own settings.", "",
                                     _OTHERS))
