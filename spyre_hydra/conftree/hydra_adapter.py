@@ -145,5 +145,6 @@ def raw_value(cfg, key: str):
     return node._value()
 
 
-__all__ = ["ABSENT", "config_header", "errors_raised", "launch_args_parser", "parse_launch_args", "raw_value",
+__all__ = ["ABSENT", "config_header", "errors_raised", "launch_args_parser", "parse_launch_args",
+           "raw_value",
            "skip_mode_probe"]

@@ -16,10 +16,11 @@ _user_conf_dir: Path | None = None
 def set_user_conf_dir(path: str | os.PathLike | None) -> None:
     """Rank ``path`` ahead of the shipped tree in Hydra's search path (see hydra_plugins/)."""
     global _user_conf_dir
-    if path is not None:
+    if path is not None and Path(path).resolve() != shipped_conf_dir():
         from spyre_hydra.conftree.trust import check_user_root
 
-        check_user_root(path, shipped=shipped_conf_dir(), cache=cache_dir())  # refused before Hydra loads it
+        # what Hydra is about to load: refused before it does
+        check_user_root(path, shipped=shipped_conf_dir(), cache=cache_dir())
     _user_conf_dir = Path(path).resolve() if path is not None else None
 
 
@@ -55,7 +56,8 @@ def search_path(conf_dir: str | os.PathLike | None = None) -> list[Path]:
         return [user]
     from spyre_hydra.conftree.trust import check_user_root
 
-    check_user_root(user, shipped=shipped, cache=cache_dir())  # every reader of a user root comes through here first
+    # every reader of a user root comes through here before it reads a file
+    check_user_root(user, shipped=shipped, cache=cache_dir())
     return [user, shipped]
 
 

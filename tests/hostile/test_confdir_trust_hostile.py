@@ -100,8 +100,8 @@ def test_a_conf_file_linking_out_of_the_conf_dir_is_refused_unread(conf, tmp_pat
     secret.write_text("".join(f"root{i}:$6$SECRETHASH{i}:19000:0:99999:7:::\n" for i in range(9)))
     (conf / "model" / "leak.yaml").symlink_to(secret)
     for call in (lambda: plan(conf), lambda: spyre_hydra.get_model_registry(conf)):
-        with pytest.raises(ConfigValidationError, match=r"leak\.yaml: is a symlink leaving the "
-                           r"conf dir; it is not read\. Fix: copy the file into the conf dir") as info:
+        with pytest.raises(ConfigValidationError, match=r"leak\.yaml: is a symlink leaving "
+                           r"the conf dir; it is not read\. Fix: copy the file into") as info:
             call()
         assert "SECRETHASH" not in str(info.value) and "root0" not in str(info.value)
 
