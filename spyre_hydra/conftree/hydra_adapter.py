@@ -146,5 +146,4 @@ def raw_value(cfg, key: str):
 
 
 __all__ = ["ABSENT", "config_header", "errors_raised", "launch_args_parser", "parse_launch_args",
-           "raw_value",
-           "skip_mode_probe"]
+           "raw_value", "skip_mode_probe"]
