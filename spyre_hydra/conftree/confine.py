@@ -35,6 +35,33 @@ def _own(package: str | None, group: str | None) -> bool:
     return head in ("_group_", group)
 
 
+#: Env names that make a process load other code (the dynamic loader, Python, shells).
+_CODE_ENV = ("PATH", "BASH_ENV", "ENV")
+_CODE_ENV_PREFIXES = ("LD_", "DYLD_", "PYTHON")
+
+
+def _code_env(path: Path, data: dict, group: str | None) -> list[Problem]:
+    """Env vars a conf file may not set: LD_PRELOAD, PYTHONPATH and the like would make the
+    engine (or vLLM's server) run code the conf dir names."""
+    found = []
+    if group == "backend":
+        found = [("env", name) for name in _keys(data.get("env"))]
+    elif group == "model":
+        devices = data.get("device_configs")
+        for device, settings in (devices.items() if isinstance(devices, dict) else ()):
+            env = settings.get("env_vars") if isinstance(settings, dict) else None
+            found += [(f"device_configs.{device}.env_vars", name) for name in _keys(env)]
+    return [Problem(f"{path}: {where}.{excerpt(name)}", "names a variable that makes a "
+                    "process load code (the dynamic loader's, Python's or a shell's).", "",
+                    "set it yourself in the environment if you mean it, not in a conf file")
+            for where, name in found
+            if name in _CODE_ENV or name.startswith(_CODE_ENV_PREFIXES)]
+
+
+def _keys(node) -> list[str]:
+    return [str(k) for k in node] if isinstance(node, dict) else []
+
+
 def _sweep_preset(path: Path, data: dict) -> list[Problem]:
     """A `_global_` sweep preset: `sweep:` and `hydra.sweeper.params` whose keys are the
     command line's own (never hydra.*), nothing else."""
@@ -139,7 +166,7 @@ def _problems(root: Path, path: Path) -> list[Problem]:
         f"{path}: # @package {excerpt(package)}", f"puts the file's keys outside "
         f"{group + '.*' if group else 'the file that includes it'}.", "",
         _FIX_HEADER.format(group=group or "base"))]
-    problems += _defaults(path, data, group)
+    problems += _defaults(path, data, group) + _code_env(path, data, group)
     for key in data:
         if key == "hydra" or (key in GROUPS and key != group):
             problems.append(Problem(

@@ -83,6 +83,11 @@ REFUSED = {
     "marker_header": ({"model/pwn.yaml": MODEL.format(extra="").replace(
         "  - _self_", "  - /spyre_hydra_catalog\n  - _self_"), "spyre_hydra_catalog.yaml":
         "# @package _global_\n" + CALLBACK}, "pwn", "spyre_hydra_catalog.yaml"),
+    "model_ld_preload": ({"model/pwn.yaml": MODEL.format(
+        extra="device_configs:\n  tp1: {env_vars: {LD_PRELOAD: OUT/evil.so}}\n")},
+        "pwn", "device_configs.tp1.env_vars.'LD_PRELOAD'"),
+    "backend_pythonpath": ({"backend/eager.yaml": "name: eager\nenv: {PYTHONPATH: OUT}\n"},
+                           "tiny_granite", "env.'PYTHONPATH'"),
     "other_dir_header": ({"model/pwn.yaml": MODEL.format(extra="").replace(
         "  - _self_", "  - /lib/evil\n  - _self_"), "lib/evil.yaml": "# @package _global_\n"
         + CALLBACK}, "pwn", "lib/evil.yaml"),
