@@ -178,3 +178,9 @@ def test_remembered_verdicts_never_hide_an_edit(conf, tmp_path, monkeypatch):
     monkeypatch.setattr(trust, "_memo", {})
     with pytest.raises(ConfigValidationError, match=r"mine\.yaml: # @package '_global_'"):
         trust.check_user_root(conf, cache=cache)
+
+
+def test_the_rules_know_every_config_group():
+    from spyre_hydra.conftree import confine, roots
+
+    assert confine.GROUPS == roots.GROUPS
