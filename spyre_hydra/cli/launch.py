@@ -95,9 +95,7 @@ def _version() -> str:
 
 
 def _main(argv: list[str]) -> None:
-    import hydra
-
-    from spyre_hydra.conftree.hydra_adapter import errors_raised, skip_mode_probe
+    from spyre_hydra.conftree.hydra_adapter import errors_raised, main_app
     from spyre_hydra.conftree.resolvers import register_resolvers
     from spyre_hydra.conftree.schema import store_schemas
     from spyre_hydra.plan.argv import preflight
@@ -119,10 +117,9 @@ def _main(argv: list[str]) -> None:
         _register_sweeper()  # only a multirun instantiates a sweeper
     saved = sys.argv
     sys.argv = [PROG, *argv]
-    app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",
-                     version_base=None)(run)
+    app = main_app(run, str(shipped_conf_dir()), "config")
     try:
-        with errors_raised(), skip_mode_probe(argv, user_dir):
+        with errors_raised():
             app()
     finally:
         sys.argv = saved

@@ -11,6 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from spyre_hydra.conftree.hydra_adapter import register_resolver
 from spyre_hydra.conftree.versions import installed_sendnn_version, select_block_override
 
 _PLAIN = (DictConfig, ListConfig)
@@ -54,4 +55,4 @@ def register_resolvers() -> None:
     for name, func in RESOLVERS.items():
         if not OmegaConf.has_resolver(name):
             # The installed version can't change within a process, so caching is safe.
-            OmegaConf.register_new_resolver(name, func, use_cache=name == "spyre.sendnn_version")
+            register_resolver(name, func, use_cache=name == "spyre.sendnn_version")
