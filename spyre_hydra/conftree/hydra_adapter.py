@@ -104,7 +104,11 @@ def register_resolver(name: str, func: Callable, *, use_cache: bool = False) -> 
     from omegaconf import OmegaConf
 
     if omegaconf_line() >= (2, 4):
-        OmegaConf.register_resolver(name, func, use_cache=use_cache)
+        # 2.4 also checks arguments against the resolver's annotations and warns on a
+        # mismatch; spyre's resolvers take any value and the plan's checks name a wrong one
+        # with its key and a fix, so that warning would only be a stray line on stderr.
+        OmegaConf.register_resolver(name, func, use_cache=use_cache,
+                                    annotation_validation="off")
     else:
         OmegaConf.register_new_resolver(name, func, use_cache=use_cache)
 
