@@ -203,11 +203,12 @@ def make_configurator(model, device_configs: Mapping[int, DeviceSettings],
     if spec is None:
         return DefaultConfigurator(name, device_configs, strict)
     cls = configurator_class(spec, key, where)
-    from hydra.utils import instantiate
+    from spyre_hydra.conftree.hydra_adapter import instantiate_checked
 
     try:
         with _quiet_hydra_utils():
-            build = instantiate(dict(spec), _partial_=True, _convert_="all")
+            build = instantiate_checked(dict(spec), spec["_target_"], _partial_=True,
+                                        _convert_="all")
         return build(name, device_configs, strict)
     except Exception as exc:  # the user's __init__ failed: name it, keep the cause chained
         raise ConfigValidationError([Problem(

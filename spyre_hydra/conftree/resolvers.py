@@ -42,11 +42,19 @@ def static_default(entries: Any, tp_size: int) -> list | None:
     return None
 
 
+def empty_mapping() -> DictConfig:
+    """``${spyre.empty_mapping:}``: an empty mapping, the default of a `oc.select`. Unlike
+    ``${oc.create:{}}`` it has no parent, which `OmegaConf.resolve` (`--cfg job --resolve`)
+    needs on OmegaConf 2.4 (2.3 takes either; a plain ``{}`` fails there)."""
+    return OmegaConf.create({})
+
+
 RESOLVERS = {
     "spyre.blocks": blocks,
     "spyre.cb_default": cb_default,
     "spyre.static_default": static_default,
     "spyre.sendnn_version": installed_sendnn_version,
+    "spyre.empty_mapping": empty_mapping,
 }
 
 
