@@ -18,9 +18,10 @@ Private names used, why no public one does, and the fallback when an upgrade mov
   for every override of every point; without the private names, raw_value answers ABSENT
   and the sweep takes that copying path (slower, same result).
 
-No Hydra method is replaced at run time. `@hydra.main` composes the tree once more before a
-run only to read `hydra.mode` (1.3: a whole compose, ~0.06 s; 1.4 reads the primary config
-only); that compose is paid, see README "Speed".
+No Hydra method is replaced at run time. Before a run `@hydra.main` composes the tree once
+more only to read `hydra.mode` (1.3: a whole compose, ~0.07 s of CPU; 1.4 reads the primary
+config only). A plain `mode=plan` does not start Hydra's run machinery at all: it is the
+compose API's answer (spyre_hydra/cli/launch.py `_plan_alone`); every other run pays it.
 
 Version-dependent public spellings, picked here so that neither line prints a deprecation
 warning: `version_base=None` (1.3 warns without it, 1.4 warns with it), Hydra 1.4's
