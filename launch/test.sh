@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite in the engine venv, setting it up first when needed (idempotent).
 # Then, with no arguments, the Ray launcher test in a venv of its own (.venv-ray): the Ray
-# launcher pins cloudpickle 2.2.1, which the joblib launcher in the engine venv refuses.
+# launcher pins cloudpickle 2.2.1, which the joblib launcher in the engine venv refuses;
+# and the tests that need no engine on the next Hydra/OmegaConf line (.venv-hydra14:
+# hydra-core 1.4 + omegaconf 2.4, no torch, no vLLM; SPYRE_HYDRA_SKIP_HYDRA14=1 skips it).
 # Usage: bash launch/test.sh [pytest args...]   (args: the engine-venv run only)
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +18,11 @@ rc=0
 if [ "$#" -eq 0 ] && [ "${SPYRE_HYDRA_SKIP_RAY:-0}" != 1 ]; then
   bash "$REPO/launch/setup_ray.sh" "$REPO/.venv-ray" >&2
   "$REPO/.venv-ray/bin/python" -m pytest -q tests/sweep/test_sweep_launchers.py -k ray \
+    -p no:cacheprovider || rc=$?
+fi
+if [ "$#" -eq 0 ] && [ "${SPYRE_HYDRA_SKIP_HYDRA14:-0}" != 1 ]; then
+  bash "$REPO/launch/setup_hydra14.sh" "$REPO/.venv-hydra14" >&2
+  "$REPO/.venv-hydra14/bin/python" -m pytest -q -m "not slow and not engine" \
     -p no:cacheprovider || rc=$?
 fi
 exit "$rc"
