@@ -7,8 +7,10 @@
 Before Hydra runs, the pre-flight reads the command line with Hydra's own parser and refuses
 unknown group options and keys with one readable paragraph; it also turns `model=auto
 model_path=DIR` into the matching `model=<option>` and `backend=auto` into the installed one.
-Hydra's own flags (`--cfg job`, `--info`, `--hydra-help`, `-sc`, `-m`) keep working. Every
-error, from Hydra, OmegaConf, the checks or the engine, ends in spyre_hydra.cli.boundary.
+Hydra's own flags (`--cfg job`, `--info`, `--hydra-help`, `-sc`, `-m`) keep working. A plain
+`mode=plan` (no flag, no hydra.* override) skips Hydra's run machinery: one compose through
+the compose API, the answer `spyre_hydra.compose` gives. Every error, from Hydra, OmegaConf,
+the checks or the engine, ends in spyre_hydra.cli.boundary.
 """
 
 from __future__ import annotations
