@@ -22,7 +22,8 @@ if [ "$#" -eq 0 ] && [ "${SPYRE_HYDRA_SKIP_RAY:-0}" != 1 ]; then
 fi
 if [ "$#" -eq 0 ] && [ "${SPYRE_HYDRA_SKIP_HYDRA14:-0}" != 1 ]; then
   bash "$REPO/launch/setup_hydra14.sh" "$REPO/.venv-hydra14" >&2
-  # Less the two signal-mid-sweep tests (~30 s of timed waits, no Hydra-line difference),
+  # Less the two signal-mid-sweep tests (~30 s of timed waits; the signal handling is
+  # spyre's own and runs in the engine venv above),
   # so that this run stays under 3 minutes.
   "$REPO/.venv-hydra14/bin/python" -m pytest -q -m "not slow and not engine" \
     -k "not test_signal_mid_sweep" -p no:cacheprovider || rc=$?
