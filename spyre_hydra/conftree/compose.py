@@ -16,7 +16,6 @@ def compose_launch(overrides: Sequence[str] = (), conf_dir=None):
     from hydra.core.global_hydra import GlobalHydra
 
     from spyre_hydra.conftree.hydra_adapter import initialize_conf_dir
-
     from spyre_hydra.conftree.resolvers import register_resolvers
     from spyre_hydra.conftree.roots import shipped_conf_dir
     from spyre_hydra.conftree.schema import store_schemas

@@ -24,10 +24,12 @@ config only). A plain `mode=plan` does not start Hydra's run machinery at all: i
 compose API's answer (spyre_hydra/cli/launch.py `_plan_alone`); every other run pays it.
 
 Version-dependent public spellings, picked here so that neither line prints a deprecation
-warning: `version_base=None` (1.3 warns without it, 1.4 warns with it), Hydra 1.4's
+warning: `version_base=None` (1.3 warns without it, 1.4 warns with it); Hydra 1.4's
 `execution_whitelist=` for the targets spyre's own conf instantiates (the sweep-isolation
-callback), and OmegaConf's `register_resolver` (2.4) / `register_new_resolver` (2.3: its
-`register_resolver` is the deprecated legacy API).
+callback) and `_execution_whitelist_=` for a configurator class spyre_hydra has checked;
+OmegaConf's `register_resolver` (2.4) / `register_new_resolver` (2.3: its `register_resolver`
+is the deprecated legacy API). Hydra 1.4 finds the sweeper by its `hydra.plugins` entry point
+(pyproject.toml); 1.3 by its hydra_plugins/ scan.
 
 Everything else uses public API: `hydra.main`, the compose API, `SearchPathPlugin`,
 `OverridesParser`, `HydraConfig`, and `HYDRA_FULL_ERROR` (documented) so that Hydra hands
