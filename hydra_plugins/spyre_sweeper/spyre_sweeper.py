@@ -3,7 +3,8 @@
 The typed node is in Hydra's ConfigStore as hydra/sweeper/spyre_schema (wheel installs: found
 by Hydra's plugin scan); the default, conf/hydra/sweeper/spyre.yaml, also works from editable
 installs, where the scan misses this package and spyre_hydra registers the class itself
-(spyre_hydra.cli.launch._register_sweeper, called before Hydra runs).
+(spyre_hydra.cli.launch._register_sweeper, called before Hydra runs). Hydra 1.4 also finds
+it by the `hydra.plugins` entry point in pyproject.toml.
 """
 
 from hydra.core.config_store import ConfigStore

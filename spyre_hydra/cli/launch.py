@@ -7,13 +7,16 @@
 Before Hydra runs, the pre-flight reads the command line with Hydra's own parser and refuses
 unknown group options and keys with one readable paragraph; it also turns `model=auto
 model_path=DIR` into the matching `model=<option>` and `backend=auto` into the installed one.
-Hydra's own flags (`--cfg job`, `--info`, `--hydra-help`, `-sc`, `-m`) keep working. Every
-error, from Hydra, OmegaConf, the checks or the engine, ends in spyre_hydra.cli.boundary.
+Hydra's own flags (`--cfg job`, `--info`, `--hydra-help`, `-sc`, `-m`) keep working. A plain
+`mode=plan` (no flag, no hydra.* override) skips Hydra's run machinery: one compose through
+the compose API, the answer `spyre_hydra.compose` gives. Every error, from Hydra, OmegaConf,
+the checks or the engine, ends in spyre_hydra.cli.boundary.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -39,14 +42,47 @@ def _task(cfg):
 
         return run_job(cfg, hc, lambda: plan_from_config(cfg, hc).to_dict())
     plan = plan_from_config(cfg, hc)
-    for warning in plan.warnings:
-        print(f"{PROG}: warning: {warning}", file=sys.stderr)
-    if plan.mode == "plan":
-        emit(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+    if _show(plan):
         return plan
     from spyre_hydra.engine.modes import run_mode  # lazy: imports vLLM
 
     return run_mode(plan, cfg)
+
+
+def _show(plan) -> bool:
+    """Print the plan's warnings, and the plan itself for mode=plan (then True: done)."""
+    for warning in plan.warnings:
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
+    if plan.mode != "plan":
+        return False
+    emit(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
+    return True
+
+
+_MODE = re.compile(r"[+~]*mode(=|$)")
+_HYDRA_KEY = re.compile(r"[+~]*hydra([./=@]|$)")
+
+
+def _plan_alone(argv: list[str]) -> bool:
+    """A plain `... mode=plan`: no flag (-m, --cfg, ...), no hydra.* override, and mode=plan
+    the last word on mode. Hydra's run machinery (job dir, callbacks, hydra.job.env_set, and
+    on Hydra 1.3 a whole second compose to read hydra.mode) has nothing to do for a plan."""
+    modes = [a for a in argv if _MODE.match(a)]
+    return bool(modes) and modes[-1] == "mode=plan" and not any(
+        a.startswith("-") or _HYDRA_KEY.match(a) for a in argv)
+
+
+def _print_plan(argv: list[str], user_dir) -> None:
+    """mode=plan through the compose API: what `spyre_hydra.compose(argv)` answers (the
+    overrides are checked already), logged the way Hydra's job would log."""
+    from hydra.core.utils import configure_log
+
+    from spyre_hydra.conftree.compose import compose_launch
+    from spyre_hydra.plan.front import plan_from_config
+
+    cfg = compose_launch(argv, user_dir)
+    configure_log(cfg.hydra.job_logging, cfg.hydra.verbose)
+    _show(plan_from_config(cfg, cfg.hydra))
 
 
 def run(cfg):
@@ -95,9 +131,7 @@ def _version() -> str:
 
 
 def _main(argv: list[str]) -> None:
-    import hydra
-
-    from spyre_hydra.conftree.hydra_adapter import errors_raised, skip_mode_probe
+    from spyre_hydra.conftree.hydra_adapter import errors_raised, main_app
     from spyre_hydra.conftree.resolvers import register_resolvers
     from spyre_hydra.conftree.schema import store_schemas
     from spyre_hydra.plan.argv import preflight
@@ -115,14 +149,15 @@ def _main(argv: list[str]) -> None:
     from spyre_hydra.conftree.searchpath import use_conf_dir
 
     use_conf_dir(user_dir)
+    if _plan_alone(argv):
+        return _print_plan(argv, user_dir)
     if any(a in ("-m", "--multirun") or a.startswith("hydra.mode") for a in argv):
         _register_sweeper()  # only a multirun instantiates a sweeper
     saved = sys.argv
     sys.argv = [PROG, *argv]
-    app = hydra.main(config_path=str(shipped_conf_dir()), config_name="config",
-                     version_base=None)(run)
+    app = main_app(run, str(shipped_conf_dir()), "config")
     try:
-        with errors_raised(), skip_mode_probe(argv, user_dir):
+        with errors_raised():
             app()
     finally:
         sys.argv = saved

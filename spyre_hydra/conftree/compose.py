@@ -13,9 +13,9 @@ def compose_launch(overrides: Sequence[str] = (), conf_dir=None):
     """The composed tree (with its `hydra` node) for overrides that are already checked:
     Hydra's compose API, the user's conf dir ranked first."""
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
+    from spyre_hydra.conftree.hydra_adapter import initialize_conf_dir
     from spyre_hydra.conftree.resolvers import register_resolvers
     from spyre_hydra.conftree.roots import shipped_conf_dir
     from spyre_hydra.conftree.schema import store_schemas
@@ -25,7 +25,7 @@ def compose_launch(overrides: Sequence[str] = (), conf_dir=None):
     store_schemas()
     use_conf_dir(conf_dir)
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(shipped_conf_dir()), version_base=None):
+    with initialize_conf_dir(str(shipped_conf_dir())):
         return hydra_compose("config", overrides=list(overrides), return_hydra_config=True)
 
 

@@ -1,31 +1,42 @@
-"""The one place spyre_hydra touches Hydra's (and OmegaConf's) private API.
+"""The one place spyre_hydra touches Hydra's and OmegaConf's private API, and the one place
+that knows which Hydra / OmegaConf line is installed (1.3 / 2.3 and 1.4 / 2.4 both work).
 
-Private names used, and why no public one does:
+Private names used, why no public one does, and the fallback when an upgrade moves them:
 
 - ``hydra._internal.utils.get_args_parser``: the argparse parser `@hydra.main` reads the
   command line with. spyre-launch's pre-flight must split argv exactly as Hydra will
   (which words are overrides, `--config-dir`, `-m`, `--shell-completion`, ...) before Hydra
-  runs; Hydra exposes no public accessor for it. If a Hydra upgrade removes it, the import
-  error names this module and the pre-flight falls back to no parse at all (refusing to run),
-  never to a silently different reading.
-- ``hydra._internal.hydra.Hydra.get_mode`` (replaced for one run): before running a job,
-  `@hydra.main` composes the whole tree once more only to read `hydra.mode`, which
-  spyre_hydra's conf never sets. When neither an override nor a user conf dir can set it,
-  the answer is known (None: "use the command line"), and skipping that compose saves
-  ~0.07 s (16%) of `spyre-launch mode=plan`: 0.358-0.379 s vs 0.425-0.427 s mean wall over
-  10 runs each on a quiet machine. Hydra has no public switch for it (`--run` and `-m`
-  probe too). Deleting this function costs only that time.
+  runs; Hydra exposes no public accessor for it. The same name exists on 1.3 and 1.4. If an
+  upgrade removes it, launch_args_parser raises an error naming this module and the
+  pre-flight refuses to run, never reading the command line differently from Hydra.
+  Hydra 1.4 reads argv with parse_intermixed_args (1.3: parse_args); the pre-flight reads
+  it as 1.3 does on both lines, so an override after a flag is refused on both, with a fix.
+- OmegaConf's ``DictConfig._get_node`` / ``Node._value`` (2.3 and 2.4): a sweep applies a
+  point's value overrides to its memoised tree in place and must put back the *unresolved*
+  value afterwards (an interpolation stays ``${...}``). The public
+  ``OmegaConf.to_container(resolve=False)`` gives the same but copies the whole parent node
+  for every override of every point; without the private names, raw_value answers ABSENT
+  and the sweep takes that copying path (slower, same result).
 
-- OmegaConf's ``DictConfig._get_node`` / ``Node._value`` (not Hydra's, kept here so that
-  private names stay in one module): a sweep applies a point's value overrides to its
-  memoised tree in place and must put back the *unresolved* value afterwards (an
-  interpolation stays ``${...}``). The public ``OmegaConf.to_container(resolve=False)``
-  gives the same but copies the whole parent node for every override of every point.
 - ``hydra.plugins.config_source.ConfigSource._get_header_dict``: the parser of a config
   file's `# @package` header. A user conf dir's files are held to their own group's package
   before Hydra loads them (conftree/trust.py), so the header must be read exactly as Hydra
   reads it. If it goes away, a conservative scan takes its place: any `# @...` line of the
   leading comment block counts, so a header Hydra would read is never missed.
+
+No Hydra method is replaced at run time. Before a run `@hydra.main` composes the tree once
+more only to read `hydra.mode` (1.3: a whole compose, ~0.07 s of CPU; 1.4 reads the primary
+config only). A plain `mode=plan` does not start Hydra's run machinery at all: it is the
+compose API's answer (spyre_hydra/cli/launch.py `_plan_alone`); every other run pays it.
+
+Version-dependent public spellings, picked here so that neither line prints a deprecation
+warning: `version_base=None` (1.3 warns without it, 1.4 warns with it); Hydra 1.4's
+`execution_whitelist=` for the targets spyre's own conf instantiates (the sweep-isolation
+callback; a model's configurator is never built by Hydra's instantiate, see
+catalog/custom_code.py);
+OmegaConf's `register_resolver` (2.4) / `register_new_resolver` (2.3: its `register_resolver`
+is the deprecated legacy API). Hydra 1.4 finds the sweeper by its `hydra.plugins` entry point
+(pyproject.toml); 1.3 by its hydra_plugins/ scan.
 
 Everything else uses public API: `hydra.main`, the compose API, `SearchPathPlugin`,
 `OverridesParser`, `HydraConfig`, and `HYDRA_FULL_ERROR` (documented) so that Hydra hands
@@ -36,14 +47,96 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+
+#: The `_target_`s of spyre's own shipped conf that Hydra instantiates inside `@hydra.main`
+#: (conf/config.yaml `hydra.callbacks`). Hydra 1.4 warns about (1.5 refuses) any target not
+#: on the run's execution whitelist; Hydra's plugins (sweeper, launchers) bring their own.
+TRUSTED_TARGETS = ("spyre_hydra.sweep.isolation.IsolationCallback",)
+
+
+def _line(version: str) -> tuple[int, int]:
+    from packaging.version import Version
+
+    major, minor = Version(version).release[:2]  # a pre-release counts as its line: 1.4.0rc3
+    return major, minor
+
+
+@functools.cache
+def hydra_line() -> tuple[int, int]:
+    """(major, minor) of the imported hydra-core: (1, 3) or (1, 4)."""
+    import hydra
+
+    return _line(hydra.__version__)
+
+
+@functools.cache
+def omegaconf_line() -> tuple[int, int]:
+    """(major, minor) of the imported omegaconf: (2, 3) or (2, 4)."""
+    import omegaconf
+
+    return _line(omegaconf.__version__)
+
+
+def _version_base() -> dict:
+    # 1.3 warns when version_base is left out (and then keeps 1.1's defaults); 1.4 warns
+    # when it is given at all and always uses its own defaults, which 1.3's None also means.
+    return {"version_base": None} if hydra_line() < (1, 4) else {}
+
+
+def main_app(task: Callable, config_dir: str, config_name: str) -> Callable[[], None]:
+    """`@hydra.main(config_dir, config_name)` around task, spelled for the installed Hydra."""
+    import inspect
+
+    import hydra
+
+    kwargs = _version_base()
+    if "execution_whitelist" in inspect.signature(hydra.main).parameters:
+        kwargs["execution_whitelist"] = list(TRUSTED_TARGETS)
+    return hydra.main(config_path=config_dir, config_name=config_name, **kwargs)(task)
+
+
+def initialize_conf_dir(config_dir: str, **kwargs):
+    """Hydra's `initialize_config_dir` (the compose API), spelled for the installed Hydra."""
+    from hydra import initialize_config_dir
+
+    return initialize_config_dir(config_dir=config_dir, **_version_base(), **kwargs)
+
+
+def register_resolver(name: str, func: Callable, *, use_cache: bool = False) -> None:
+    """Register an OmegaConf resolver with the non-deprecated spelling of the installed line.
+
+    2.4: `register_resolver` (`register_new_resolver` warns); 2.3: `register_new_resolver`
+    (2.3's `register_resolver` is the deprecated legacy API with other semantics).
+    """
+    from omegaconf import OmegaConf
+
+    if omegaconf_line() >= (2, 4):
+        # 2.4 also checks arguments against the resolver's annotations and warns on a
+        # mismatch; spyre's resolvers take any value and the plan's checks name a wrong one
+        # with its key and a fix, so that warning would only be a stray line on stderr.
+        OmegaConf.register_resolver(name, func, use_cache=use_cache,
+                                    annotation_validation="off")
+    else:
+        OmegaConf.register_new_resolver(name, func, use_cache=use_cache)
 
 
 def launch_args_parser() -> argparse.ArgumentParser:
     """Hydra's own command-line parser (private: ``hydra._internal.utils.get_args_parser``)."""
-    from hydra._internal.utils import get_args_parser
+    try:
+        from hydra._internal.utils import get_args_parser
+    except ImportError as exc:
+        import hydra
 
+        from spyre_hydra.errors import SpyreHydraError
+
+        raise SpyreHydraError(
+            f"hydra-core {hydra.__version__} has no hydra._internal.utils.get_args_parser "
+            f"({exc}), which spyre-launch reads the command line with "
+            "(spyre_hydra/conftree/hydra_adapter.py). Fix: pip install "
+            "'hydra-core>=1.3.2,<1.5'.") from None
     return get_args_parser()
 
 
@@ -85,22 +178,6 @@ def errors_raised() -> Iterator[None]:
             os.environ["HYDRA_FULL_ERROR"] = before
 
 
-@contextlib.contextmanager
-def skip_mode_probe(argv: list[str], user_dir) -> Iterator[None]:
-    """Skip Hydra's `hydra.mode` probe compose when its answer is known to be None."""
-    from hydra._internal.hydra import Hydra
-
-    if user_dir is not None or any("hydra.mode" in arg for arg in argv):
-        yield
-        return
-    probe = Hydra.get_mode
-    Hydra.get_mode = lambda self, config_name, overrides: None
-    try:
-        yield
-    finally:
-        Hydra.get_mode = probe
-
-
 def config_header(text: str) -> dict[str, str | None]:
     """A config file's `# @key value` header as Hydra reads it ({"package": None} when
     absent); ValueError for a header Hydra refuses."""
@@ -128,7 +205,8 @@ ABSENT = object()
 
 def raw_value(cfg, key: str):
     """The unresolved value at `key` (interpolations stay strings), or ABSENT when the key
-    is missing or holds a config node (those are not undone in place)."""
+    is missing or holds a config node (those are not undone in place), or when OmegaConf no
+    longer has the private accessors (the caller then takes its copying path)."""
     from omegaconf import DictConfig, ListConfig, OmegaConf
 
     parent_key, _, leaf = key.rpartition(".")
@@ -136,14 +214,16 @@ def raw_value(cfg, key: str):
         parent = OmegaConf.select(cfg, parent_key, throw_on_missing=False) if parent_key \
             else cfg
         node = parent._get_node(leaf) if isinstance(parent, DictConfig) else None
-    except Exception:  # an interpolated or missing parent: take the copying path
+    except Exception:  # an interpolated or missing parent, or no _get_node: copy instead
         return ABSENT
     if node is None or isinstance(node, DictConfig):
         return ABSENT
     if isinstance(node, ListConfig):
         return OmegaConf.to_container(node, resolve=False)
-    return node._value()
+    value = getattr(node, "_value", None)
+    return value() if callable(value) else ABSENT
 
 
-__all__ = ["ABSENT", "config_header", "errors_raised", "launch_args_parser", "parse_launch_args",
-           "raw_value", "skip_mode_probe"]
+__all__ = ["ABSENT", "TRUSTED_TARGETS", "config_header", "errors_raised", "hydra_line",
+           "initialize_conf_dir", "launch_args_parser", "main_app",
+           "omegaconf_line", "parse_launch_args", "raw_value", "register_resolver"]

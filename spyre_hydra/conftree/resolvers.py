@@ -13,6 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from spyre_hydra.conftree.hydra_adapter import register_resolver
 from spyre_hydra.conftree.versions import installed_sendnn_version, select_block_override
 
 _PLAIN = (DictConfig, ListConfig)
@@ -73,12 +74,20 @@ def device_setting(key: str, device_configs: Any, entries: Any, device: Any, tp_
     return OmegaConf.create(value) if isinstance(value, (Mapping, list)) else value
 
 
+def empty_mapping() -> DictConfig:
+    """``${spyre.empty_mapping:}``: an empty mapping, the default of a `oc.select`. Unlike
+    ``${oc.create:{}}`` it has no parent, which `OmegaConf.resolve` (`--cfg job --resolve`)
+    needs on OmegaConf 2.4 (2.3 takes either; a plain ``{}`` fails there)."""
+    return OmegaConf.create({})
+
+
 RESOLVERS = {
     "spyre.blocks": blocks,
     "spyre.cb_default": cb_default,
     "spyre.static_default": static_default,
     "spyre.device_setting": device_setting,
     "spyre.sendnn_version": installed_sendnn_version,
+    "spyre.empty_mapping": empty_mapping,
 }
 
 
@@ -87,4 +96,4 @@ def register_resolvers() -> None:
     for name, func in RESOLVERS.items():
         if not OmegaConf.has_resolver(name):
             # The installed version can't change within a process, so caching is safe.
-            OmegaConf.register_new_resolver(name, func, use_cache=name == "spyre.sendnn_version")
+            register_resolver(name, func, use_cache=name == "spyre.sendnn_version")

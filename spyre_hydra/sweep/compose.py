@@ -43,11 +43,18 @@ class Checked:
     broken: str | None = None   # Hydra cannot compose it, or no checkpoint: never skipped
 
 
+def _dirname_is_set(cfg: DictConfig) -> bool:
+    """Hydra 1.3 writes hydra.job.override_dirname at compose; 1.4 leaves it as
+    `${hydra_override_dirname:}`, which reads hydra.overrides.task when asked."""
+    return not OmegaConf.is_interpolation(cfg.hydra.job, "override_dirname")
+
+
 def _set_task(cfg: DictConfig, parsed) -> None:
     """hydra.overrides.task and hydra.job.override_dirname of the point, as Hydra sets them."""
     with read_write(cfg.hydra), open_dict(cfg.hydra):
         cfg.hydra.overrides.task = [o.input_line for o in parsed]
-        cfg.hydra.job.override_dirname = _dirname(parsed, cfg)
+        if _dirname_is_set(cfg):
+            cfg.hydra.job.override_dirname = _dirname(parsed, cfg)
 
 
 def _dirname(parsed, cfg) -> str:
@@ -152,7 +159,8 @@ class PointComposer:
                 break
             saved.append((override.key_or_group, old))
         else:
-            hydra_saved = (list(base.hydra.overrides.task), base.hydra.job.override_dirname)
+            dirname = base.hydra.job.override_dirname if _dirname_is_set(base) else None
+            hydra_saved = (list(base.hydra.overrides.task), dirname)
             try:
                 for override in values:
                     _apply(override, base)
@@ -162,7 +170,9 @@ class PointComposer:
                 for key, old in reversed(saved):
                     OmegaConf.update(base, key, old, merge=False)
                 with read_write(base.hydra), open_dict(base.hydra):
-                    base.hydra.overrides.task, base.hydra.job.override_dirname = hydra_saved
+                    base.hydra.overrides.task = hydra_saved[0]
+                    if hydra_saved[1] is not None:
+                        base.hydra.job.override_dirname = hydra_saved[1]
             return
         yield self.compose(point)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from hydra import compose, initialize_config_dir
+from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
+from spyre_hydra.conftree.hydra_adapter import initialize_conf_dir
 from spyre_hydra.conftree.resolvers import register_resolvers
 from spyre_hydra.conftree.roots import shipped_conf_dir
 from spyre_hydra.sweep.compose import PointComposer
@@ -36,7 +37,7 @@ def _plain(cfg):
 def composer():
     register_resolvers()
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(shipped_conf_dir()), version_base=None):
+    with initialize_conf_dir(str(shipped_conf_dir())):
         master = compose("config", overrides=["mode=plan"], return_hydra_config=True)
         yield PointComposer(master, GlobalHydra.instance().config_loader())
 

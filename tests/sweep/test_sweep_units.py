@@ -10,6 +10,7 @@ import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from spyre_hydra.conftree.hydra_adapter import register_resolver
 from spyre_hydra.sweep import isolation, progress, report
 from spyre_hydra.sweep.job import _timings
 from spyre_hydra.sweep.preflight import Preflight, point_label, refusal, short
@@ -32,7 +33,7 @@ def test_isolation_restores_env_cwd_resolvers_and_registries(monkeypatch, tmp_pa
     os.environ["SPYRE_SWEEP_JOB_VAR"] = "job"
     os.environ["SPYRE_SWEEP_USER_VAR"] = "changed by the job"
     del os.environ["SPYRE_SWEEP_ENV_SET"]  # as Hydra's env_override does before on_job_end
-    OmegaConf.register_new_resolver("spyre_sweep_test", lambda: 1)
+    register_resolver("spyre_sweep_test", lambda: 1)
     registry._registries[("marker",)] = object()
     os.chdir(tmp_path)
     try:
@@ -181,6 +182,7 @@ def _engine_result(num, tp, shape, start, tps):
 
 
 def test_summary_table_and_plot_from_engine_timings(tmp_path):
+    pytest.importorskip("matplotlib")  # the [sweep] extra; absent from .venv-hydra14
     write_json_atomic(tmp_path / "0" / "result.json",
                       _engine_result(0, 1, [64, 8, 1], 3.5, 40.0))
     write_json_atomic(tmp_path / "1" / "result.json",
