@@ -15,6 +15,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from spyre_hydra.conftree.hydra_adapter import register_resolver
 from spyre_hydra.conftree.versions import installed_sendnn_version, select_block_override
+from spyre_hydra.io.literal import escape
 
 _PLAIN = (DictConfig, ListConfig)
 
@@ -70,8 +71,10 @@ def device_setting(key: str, device_configs: Any, entries: Any, device: Any, tp_
     for part in str(key).split("."):
         value = value.get(part) if isinstance(value, Mapping) else None
     value = ({} if value is None else value) if key == "env_vars" else value
-    # a node, as oc.select gave: a plain dict cannot be printed by `--cfg job --resolve`
-    return OmegaConf.create(value) if isinstance(value, (Mapping, list)) else value
+    # a node, as oc.select gave: a plain dict cannot be printed by `--cfg job --resolve`.
+    # The values are already resolved: escaped, so that a literal `${...}` (data from an
+    # imported file) is not read as an interpolation a second time.
+    return OmegaConf.create(escape(value)) if isinstance(value, (Mapping, list)) else value
 
 
 def empty_mapping() -> DictConfig:

@@ -10,7 +10,6 @@ import pytest
 
 from spyre_hydra.catalog.registry import get_model_registry
 from spyre_hydra.conftree.roots import CATALOG_MARKER, search_path, shipped_conf_dir
-from spyre_hydra.errors import UnknownOptionError
 
 MY_GRANITE = """\
 defaults:
