@@ -95,11 +95,14 @@ def describe(exc: BaseException) -> tuple[int, str | None]:
     text = _omegaconf(exc) or _hydra(exc) or _raised_by_hydra(exc)
     if text:
         return USER_ERROR, text
-    if isinstance(exc, OSError):
-        where = exc.filename or "a path"
-        return USER_ERROR, (f"{where}: {exc.strerror or _first(exc)}. Fix: choose a path that "
-                            "exists and that you may read or write (e.g. "
+    if isinstance(exc, OSError) and exc.filename:
+        return USER_ERROR, (f"{exc.filename}: {exc.strerror or _first(exc)}. Fix: choose a path "
+                            "that exists and that you may read or write (e.g. "
                             "hydra.run.dir=./outputs)")
+    if isinstance(exc, OSError):  # no path to name: say what failed, not "a path"
+        return USER_ERROR, (f"a system call failed: {exc.strerror or _first(exc)} (errno "
+                            f"{exc.errno}). Fix: check free space and the devices this "
+                            "command writes to (stdout, the output dir)")
     if isinstance(exc, RecursionError):
         return USER_ERROR, ("the configuration: it refers to itself (a cycle of defaults, "
                             "family bases or interpolations). Fix: remove the cycle; "

@@ -20,7 +20,7 @@ from pathlib import Path
 from spyre_hydra.cli.boundary import guarded
 from spyre_hydra.conftree.roots import shipped_conf_dir
 from spyre_hydra.errors import UnknownOptionError
-from spyre_hydra.io.output import emit
+from spyre_hydra.io.output import checked_stdout, emit
 
 PROG = "spyre-launch"
 
@@ -131,7 +131,8 @@ def _main(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     try:
-        guarded(PROG, _main, list(sys.argv[1:] if argv is None else argv))
+        with checked_stdout():  # a full or ASCII-only stdout is named, not "a path"
+            guarded(PROG, _main, list(sys.argv[1:] if argv is None else argv))
     finally:
         if argv is None:  # the spyre-launch process ends next: no collection of vLLM's heap
             from spyre_hydra.engine.gcpolicy import freeze_before_exit

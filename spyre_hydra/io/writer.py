@@ -36,6 +36,10 @@ from spyre_hydra.io.manifest import (
     sha256,
 )
 
+#: Files this process wrote so far (count, last path): an error printing the report after
+#: them means the work is done (spyre_hydra.io.output says so, exit 1).
+WRITTEN: dict = {"count": 0, "last": None}
+
 
 def _encode(content: str | bytes) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
@@ -169,6 +173,7 @@ def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
         for fd in fds.values():
             os.fsync(fd)
+    WRITTEN.update(count=WRITTEN["count"] + len(items), last=items[-1][0] if items else None)
     return [p for p, _ in items]
 
 
