@@ -120,7 +120,10 @@ def report(prog: str, exc: BaseException) -> int:
         text = (f"internal error ({type(exc).__name__}: {_first(exc) or 'no message'}). This "
                 f"is a bug in spyre_hydra, not in your input. Fix: rerun with {DEBUG_ENV}=1 "
                 "to see the traceback, and report it")
-    print(f"{prog}: error: {text}", file=sys.stderr, flush=True)
+    from spyre_hydra.io.sanitize import printable
+
+    # a value quoted from a data file must not drive the terminal
+    print(f"{prog}: error: {printable(text)}", file=sys.stderr, flush=True)
     if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
         traceback.print_exception(exc, file=sys.stderr)
     return code
