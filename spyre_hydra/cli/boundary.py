@@ -100,9 +100,10 @@ def describe(exc: BaseException) -> tuple[int, str | None]:
                             "that exists and that you may read or write (e.g. "
                             "hydra.run.dir=./outputs)")
     if isinstance(exc, OSError):  # no path to name: say what failed, not "a path"
-        return USER_ERROR, (f"a system call failed: {exc.strerror or _first(exc)} (errno "
-                            f"{exc.errno}). Fix: check free space and the devices this "
-                            "command writes to (stdout, the output dir)")
+        return USER_ERROR, (f"an I/O operation on a stream or socket failed: "
+                            f"{exc.strerror or _first(exc)} (errno {exc.errno}). Fix: check "
+                            "what this command writes to (stdout, the output dir, a server's "
+                            "connection) and free space")
     if isinstance(exc, RecursionError):
         return USER_ERROR, ("the configuration: it refers to itself (a cycle of defaults, "
                             "family bases or interpolations). Fix: remove the cycle; "
