@@ -133,19 +133,39 @@ def _mkdirs(folder: Path) -> None:
                           "directory you can write to.") from None
 
 
+def _stale(by_dir: Mapping[Path, list]) -> list[Path]:
+    """Files an earlier write_files(prune=True) left in these dirs that this one lacks."""
+    out = []
+    for folder, group in by_dir.items():
+        names = {p.name for p, _ in group}
+        if folder.is_dir():
+            out += [folder / n for n in read_manifest(folder) if n not in names]
+    return out
+
+
 def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
-                modes: Mapping | None = None, manifest: bool = True) -> list[Path]:
-    """Write a bundle {path: text or bytes}: all of it, or (on a refusal) none of it."""
+                modes: Mapping | None = None, manifest: bool = True,
+                prune: bool = False) -> list[Path]:
+    """Write a bundle {path: text or bytes}: all of it, or (on a refusal) none of it. With
+    ``prune``, files of the dirs' manifests that the bundle lacks are removed (same rules)."""
     items = [(Path(p), _encode(c)) for p, c in files.items()]
-    check_targets([p for p, _ in items], force, sources)
     by_dir: dict[Path, list] = {}
     for path, data in items:
         by_dir.setdefault(path.parent, []).append((path, data))
+    try:  # before any dir is created; without the locks, so only a first answer
+        check_targets([*(p for p, _ in items), *(_stale(by_dir) if prune else [])], force,
+                      sources)
+    except OutputError:
+        if not all(folder.is_dir() for folder in by_dir):
+            raise
+        # A concurrent writer may be between its renames (files new, manifest old): that
+        # looks "edited by hand". Decide under the locks, where no writer is half done.
     for folder in by_dir:
         _mkdirs(folder)
     with contextlib.ExitStack() as stack:
         fds = {d: stack.enter_context(_locked(d)) for d in sorted(by_dir)}
-        check_targets([p for p, _ in items], force, sources)  # again, under the locks
+        stale = _stale(by_dir) if prune else []
+        check_targets([*(p for p, _ in items), *stale], force, sources)  # under the locks
         temps: list[tuple[int, str, str]] = []
         try:
             for folder, group in by_dir.items():
@@ -155,6 +175,9 @@ def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
                                   path.name))
                 if manifest:
                     known = read_manifest(folder)
+                    for path in stale:
+                        if path.parent == folder:
+                            known.pop(path.name, None)
                     known.update({p.name: sha256(d) for p, d in group})
                     body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1,
                                       sort_keys=True)
@@ -170,6 +193,10 @@ def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
                               "written. Fix: free space or choose a directory you can write "
                               "to.") from None
         for fd, tmp, name in temps:  # manifests last per dir: they only vouch for done files
+            if name == MANIFEST:
+                for path in (p for p in stale if fds[p.parent] == fd):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path.name, dir_fd=fd)
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
         for fd in fds.values():
             os.fsync(fd)
