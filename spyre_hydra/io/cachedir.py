@@ -56,7 +56,13 @@ def _writable_by_others(st, sticky_ok: bool) -> str | None:
     if mode & stat.S_IWOTH:
         return "writable by every user"
     if mode & stat.S_IWGRP and not _user_private_group(st.st_gid):
-        return f"writable by group {st.st_gid}"
+        import grp
+
+        try:
+            name = grp.getgrgid(st.st_gid).gr_name
+        except KeyError:
+            name = f"gid {st.st_gid}"
+        return f"writable by group {name}"
     return None
 
 
