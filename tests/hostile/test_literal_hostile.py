@@ -11,8 +11,10 @@ import yaml
 from hostile_helpers import changed, clean_error, run_tool, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from omegaconf import OmegaConf
 
 from spyre_hydra.catalog.registry import ModelConfigRegistry, reset_registries
+from spyre_hydra.conftree.compose import compose_launch
 from spyre_hydra.io.literal import ShellNameError, escape, shell_assign, shell_default, unescape
 from spyre_hydra.legacy.exporter import export_legacy
 from spyre_hydra.legacy.importer import import_legacy
