@@ -28,6 +28,7 @@ from spyre_hydra.conftree.roots import (
 )
 from spyre_hydra.conftree.trust import walk_yaml
 from spyre_hydra.errors import ConfigValidationError, Problem
+from spyre_hydra.io.cachedir import unsafe_file_reason, usable_cache_dir
 from spyre_hydra.io.literal import unescape
 from spyre_hydra.io.reading import InputError, read_bytes_bounded
 from spyre_hydra.io.writer import OutputError, write_cache
@@ -174,7 +175,8 @@ def _digest(option: str, item: dict) -> str:
 
 
 def _seal(entries: dict, hashes: dict[str, str]) -> dict:
-    """Entries as plain JSON data, each with its files' sha256 and a digest of itself."""
+    """Entries as plain JSON data, each with its files' sha256 and a digest of itself: damage
+    detection (a truncated or stale entry), not trust -- that is the cache dir's owner."""
     entries = json.loads(json.dumps(entries))  # int keys become str, as a warm load sees them
     for option, item in entries.items():
         item["sha256"] = {f: hashes.get(f, "") for f in item["files"]}
@@ -184,7 +186,8 @@ def _seal(entries: dict, hashes: dict[str, str]) -> dict:
 
 def _verified(data, hashes: dict[str, str], roots: list[Path]):
     """The cached entries when every one still matches its files and its digest, else None:
-    a damaged, edited or foreign cache file is rebuilt, never trusted."""
+    a damaged or stale cache file is rebuilt. The digests detect damage only; whether the
+    file may be read at all is decided by ownership and modes (io/cachedir.py)."""
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
         return None
     entries = data.get("entries")
@@ -218,18 +221,27 @@ def load_catalog(conf_dir=None, use_cache: bool = True) -> dict[str, dict[str, A
     roots = search_path(conf_dir)
     if not use_cache or os.environ.get("SPYRE_HYDRA_NO_CACHE"):
         return load_entries(roots)
+    from spyre_hydra.catalog.configurator import strict_from_env
+
+    # Trust is the cache dir's owner and modes (io/cachedir.py); the digests below only
+    # detect damage, since anyone who can write the cache could recompute them.
+    root = usable_cache_dir(cache_dir(), strict_from_env())
+    if root is None:
+        return load_entries(roots)
     hashes = file_hashes(roots)
-    cached = cache_dir() / "catalog" / f"{_fingerprint(roots, hashes)}.json"
+    cached = root / "catalog" / f"{_fingerprint(roots, hashes)}.json"
     try:  # plain JSON: a cache file can't run code, unlike a pickle
-        entries = _verified(json.loads(read_bytes_bounded(cached, what="cache file")), hashes,
-                            roots)
-        if entries is not None:
-            return entries
+        if unsafe_file_reason(cached) is None:  # a symlink or someone else's file: rebuilt
+            entries = _verified(json.loads(read_bytes_bounded(cached, what="cache file")),
+                                hashes, roots)
+            if entries is not None:
+                return entries
     except (InputError, ValueError):
         pass
     entries = _seal(load_entries(roots), hashes)
     try:
-        write_cache(cached, json.dumps({"format": CACHE_FORMAT, "entries": entries}))
+        write_cache(cached, json.dumps({"format": CACHE_FORMAT, "entries": entries}),
+                    root=root)
     except (OSError, OutputError) as exc:  # a read-only cache only costs speed
         log.debug("catalog cache not written: %s", exc)
     return entries

@@ -281,6 +281,9 @@ def get_model_registry(conf_dir=None) -> ModelConfigRegistry:
         search_path,  # checks the dir (a symlink loop, a file) before use
     )
 
+    from spyre_hydra.conftree.arguments import check_conf_dir
+
+    check_conf_dir(conf_dir, "get_model_registry")  # a named error, not Path()'s TypeError
     key = (str(search_path(conf_dir)[0]) if conf_dir else None,)
     registry = _registries.get(key)
     if registry is None:

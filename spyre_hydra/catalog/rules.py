@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from spyre_hydra.catalog.names import hf_id_problem
 from spyre_hydra.conftree.versions import check_block_override
 from spyre_hydra.errors import Problem
 from spyre_hydra.io.literal import env_name_message, is_env_name
@@ -96,6 +97,10 @@ def check_model(model: Mapping, path: str, sources: Sources, devices=()) -> list
     reports them), so every rule still runs on the rest."""
     problems = _check_architecture(_dict(model.get("architecture")), f"{path}.architecture",
                                    sources)
+    if hf_id_problem(model.get("hf_id")):  # what vLLM loads: never "", ".." or spaced
+        problems.append(Problem(f"{path}.hf_id", hf_id_problem(model.get("hf_id")),
+                                sources(f"{path}.hf_id"), "hf_id: org/name, e.g. hf_id: "
+                                "ibm-granite/granite-3.3-8b-instruct"))
     cb = _list(model.get("continuous_batching_configs"))
     static = _list(model.get("static_batching_configs"))
     if not cb and not static:

@@ -95,11 +95,15 @@ def describe(exc: BaseException) -> tuple[int, str | None]:
     text = _omegaconf(exc) or _hydra(exc) or _raised_by_hydra(exc)
     if text:
         return USER_ERROR, text
-    if isinstance(exc, OSError):
-        where = exc.filename or "a path"
-        return USER_ERROR, (f"{where}: {exc.strerror or _first(exc)}. Fix: choose a path that "
-                            "exists and that you may read or write (e.g. "
+    if isinstance(exc, OSError) and exc.filename:
+        return USER_ERROR, (f"{exc.filename}: {exc.strerror or _first(exc)}. Fix: choose a path "
+                            "that exists and that you may read or write (e.g. "
                             "hydra.run.dir=./outputs)")
+    if isinstance(exc, OSError):  # no path to name: say what failed, not "a path"
+        return USER_ERROR, (f"an I/O operation on a stream or socket failed: "
+                            f"{exc.strerror or _first(exc)} (errno {exc.errno}). Fix: check "
+                            "what this command writes to (stdout, the output dir, a server's "
+                            "connection) and free space")
     if isinstance(exc, RecursionError):
         return USER_ERROR, ("the configuration: it refers to itself (a cycle of defaults, "
                             "family bases or interpolations). Fix: remove the cycle; "
@@ -117,7 +121,10 @@ def report(prog: str, exc: BaseException) -> int:
         text = (f"internal error ({type(exc).__name__}: {_first(exc) or 'no message'}). This "
                 f"is a bug in spyre_hydra, not in your input. Fix: rerun with {DEBUG_ENV}=1 "
                 "to see the traceback, and report it")
-    print(f"{prog}: error: {text}", file=sys.stderr, flush=True)
+    from spyre_hydra.io.sanitize import printable
+
+    # a value quoted from a data file must not drive the terminal
+    print(f"{prog}: error: {printable(text)}", file=sys.stderr, flush=True)
     if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
         traceback.print_exception(exc, file=sys.stderr)
     return code

@@ -23,7 +23,7 @@ from pathlib import Path
 from spyre_hydra.cli.boundary import guarded
 from spyre_hydra.conftree.roots import shipped_conf_dir
 from spyre_hydra.errors import UnknownOptionError
-from spyre_hydra.io.output import emit
+from spyre_hydra.io.output import checked_stdout, emit
 
 PROG = "spyre-launch"
 
@@ -166,11 +166,13 @@ def _main(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     if argv is not None:  # called from Python: a normal return or SystemExit
-        guarded(PROG, _main, list(argv))
+        with checked_stdout():
+            guarded(PROG, _main, list(argv))
         return
     code: object = 0
     try:
-        guarded(PROG, _main, list(sys.argv[1:]))
+        with checked_stdout():  # a full or ASCII-only stdout is named, not "a path"
+            guarded(PROG, _main, list(sys.argv[1:]))
     except SystemExit as exc:
         code = exc.code
     # the process ends next: skip finalization's collection of vLLM's heap (see gcpolicy)

@@ -12,7 +12,7 @@ import sys
 
 from spyre_hydra.cli.boundary import report
 from spyre_hydra.errors import UnknownOptionError
-from spyre_hydra.io.output import quiet_stdout
+from spyre_hydra.io.output import checked_stdout, quiet_stdout
 
 #: subcommand -> (module, one-line help)
 COMMANDS = {
@@ -74,7 +74,8 @@ def _main(argv: list[str] | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: every error ends in spyre_hydra.cli.boundary (exit 2 or 3)."""
     try:
-        return _main(argv)
+        with checked_stdout():  # a full or ASCII-only stdout is named, not "a path"
+            return _main(argv)
     except SystemExit:
         raise
     except BaseException as error:  # noqa: BLE001 - the boundary: Ctrl-C, parser bugs

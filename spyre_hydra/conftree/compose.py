@@ -21,6 +21,10 @@ def compose_launch(overrides: Sequence[str] = (), conf_dir=None):
     from spyre_hydra.conftree.schema import store_schemas
     from spyre_hydra.conftree.searchpath import use_conf_dir
 
+    from spyre_hydra.conftree.arguments import check_conf_dir, check_overrides
+
+    overrides = check_overrides(overrides, "spyre_hydra.compose_launch")
+    check_conf_dir(conf_dir, "spyre_hydra.compose_launch")
     register_resolvers()
     store_schemas()
     use_conf_dir(conf_dir)

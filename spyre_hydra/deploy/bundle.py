@@ -14,7 +14,7 @@ import yaml
 
 from spyre_hydra.errors import LegacyFormatError
 from spyre_hydra.io.literal import is_env_name, shell_assign, shell_export
-from spyre_hydra.io.writer import OutputError, check_targets, forget, read_manifest, write_files
+from spyre_hydra.io.writer import OutputError, write_files
 
 MODEL_CONFIG_ENV = "SENDNN_INFERENCE_MODEL_CONFIG_FILE"
 #: Where the Kubernetes manifest expects its files ConfigMap to be mounted.
@@ -139,10 +139,8 @@ def _write_bundle(out_dir, files: dict[str, str], force: bool = False) -> dict[s
         raise OutputError(f"--out {out_dir} is a symlink (to {os.readlink(out)}). Fix: pass "
                           "a real directory.")
     targets = {out / name: text for name, text in files.items()}
-    stale = [out / name for name in read_manifest(out) if out / name not in targets] \
-        if out.is_dir() else []
-    check_targets([*targets, *stale], force)  # every refusal before the first write
-    write_files(targets, force, modes={out / n: 0o755 for n in EXECUTABLE if n in files})
-    if stale:
-        forget(stale, force)
+    # prune: an earlier bundle's files this one lacks go, under the same lock as the write,
+    # so concurrent exports never see each other half done (false "edited" refusals)
+    write_files(targets, force, modes={out / n: 0o755 for n in EXECUTABLE if n in files},
+                prune=True)
     return {name: out / name for name in files}

@@ -72,8 +72,11 @@ def plan_for_target(overrides, conf_dir=None):
     from spyre_hydra.plan.front import plan_from_config
     from spyre_hydra.plan.pipeline import check_argv
 
+    from spyre_hydra.deploy.hostenv import refuse_host_env
+
     checked = check_argv(target_overrides(overrides), conf_dir)
     cfg = compose_launch(checked, conf_dir)
+    refuse_host_env(cfg)  # ${oc.env:...} would read this host's env, not the target's
     return plan_from_config(cfg, cfg.hydra, environ={}), cfg, checked
 
 
@@ -133,6 +136,9 @@ def _notes(plan) -> list[str]:
 def export_serve(overrides, out_dir, conf_dir=None, target_dir=None, force: bool = False,
                  model_path: str | None = None) -> dict[str, Path]:
     """Plan for the target and write the bundle (all files or none); name -> path."""
+    from spyre_hydra.conftree.protected import check_output_target
+
+    check_output_target(out_dir, conf_dir)  # never into the package or a conf search path
     plan, cfg, overrides = plan_for_target(overrides, conf_dir)
     target = str(target_dir or Path(out_dir).absolute())
     files = bundle_files(plan, cfg, overrides, conf_dir, target, model_path)

@@ -42,10 +42,11 @@ def register() -> None:
     if os.environ.get(APPLIED_ENV):
         return
     import logging
-    import shlex
+
+    from spyre_hydra.io.literal import split_words
 
     log = logging.getLogger("vllm.spyre_hydra")
-    overrides = shlex.split(os.environ.get(OVERRIDES_ENV) or "")
+    overrides = _guarded(split_words, os.environ.get(OVERRIDES_ENV) or "", OVERRIDES_ENV)
     if any(o.split("=", 1)[0].lstrip("+~") == "model" for o in overrides):
         plan, strict = _guarded(apply, os.environ, log, overrides)
         hook_config_check(lambda _vc: (plan, strict), log)

@@ -94,21 +94,11 @@ def describe(name: str) -> str:
 
 def model_config_file(sendnn_version: str | None, conf_dir=None) -> Path:
     """The composed catalog in the plugin's schema, cached per catalog content + version, so
-    the plugin's own registry (which runs under backend=sendnn) reads what the plan read."""
-    import hashlib
+    the plugin's own registry (which runs under backend=sendnn) reads what the plan read;
+    verified on every use (spyre_hydra.legacy.plugin_file)."""
+    from spyre_hydra.legacy.plugin_file import plugin_catalog_file
 
-    from spyre_hydra.catalog.loader import _fingerprint
-    from spyre_hydra.conftree.roots import cache_dir, search_path
-    from spyre_hydra.conftree.versions import parse_version
-    from spyre_hydra.legacy.exporter import export_legacy
-
-    version = parse_version(sendnn_version)
-    key = hashlib.sha256(f"{_fingerprint(search_path(conf_dir))}:{version or 'default'}"
-                         .encode()).hexdigest()[:20]
-    path = cache_dir() / "model_configs" / f"{key}.yaml"
-    if not path.is_file():  # export_legacy writes atomically: concurrent jobs are safe
-        export_legacy(path, conf_dir, sendnn_version)
-    return path
+    return plugin_catalog_file(sendnn_version, conf_dir)
 
 
 def _sweep_sets_backend(parsed, roots) -> bool:

@@ -60,10 +60,13 @@ quick brown fox jumps lazy dog accelerator serves generates random tiny granite
 . , ; : ! ? ' " ( ) - 0 1 2 3 4 5 6 7 8 9
 """.split()
 def cache_root() -> Path:
-    """Where tiny checkpoints are cached: spyre_hydra's user cache dir."""
+    """Where tiny checkpoints are cached: spyre_hydra's user cache dir, or a private dir of
+    this process when other users could write that one (io/cachedir.py)."""
+    from spyre_hydra.catalog.configurator import strict_from_env
     from spyre_hydra.conftree.roots import cache_dir
+    from spyre_hydra.io.cachedir import private_dir, usable_cache_dir
 
-    return cache_dir()
+    return usable_cache_dir(cache_dir(), strict_from_env()) or private_dir("tiny")
 
 
 def _sha256(path: Path) -> str:

@@ -94,5 +94,23 @@ def shell_default(name: str, value: Any, where: str = "env_vars") -> str:
             f"export {name}")
 
 
+def split_words(text: str, variable: str) -> list[str]:
+    """``text`` split as a POSIX shell splits words (quotes group, no expansion): the
+    overrides in an env var such as SPYRE_HYDRA_OVERRIDES. A value a shell could not split
+    (an unclosed quote, a trailing backslash) is one paragraph naming the variable, the
+    value and the fix, never shlex's traceback."""
+    from spyre_hydra.errors import UnknownOptionError
+
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise UnknownOptionError(
+            f"{variable}={text!r}: cannot be split into overrides ({str(exc).lower()}). Its "
+            "value is read as a shell would read a command line: quotes must be closed and a "
+            "backslash must not end it. Fix: close the quote or drop the stray one, e.g. "
+            f"{variable}=\"model=granite_8b device=tp4 'prompts=[a b]'\"") from None
+
+
 __all__ = ["ENV_NAME", "ShellNameError", "check_env_name", "env_name_message", "escape",
-           "is_env_name", "shell_assign", "shell_default", "shell_export", "unescape"]
+           "is_env_name", "shell_assign", "shell_default", "shell_export", "split_words",
+           "unescape"]

@@ -1,10 +1,20 @@
-"""Writing results to stdout when the reader may go away (`spyre-launch ... | head`)."""
+"""Writing results to stdout when the reader may go away (`spyre-launch ... | head`), or
+when stdout cannot take them (/dev/full, a full disk, an ASCII-only locale)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import select
 import sys
+
+from spyre_hydra.errors import SpyreHydraError
+
+
+class OutputDeviceError(SpyreHydraError):
+    """Standard output cannot take what a command prints: a full device, an I/O error, or an
+    encoding that cannot hold the text. Names the stream and what it is connected to."""
 
 
 def quiet_stdout() -> None:
@@ -31,3 +41,86 @@ def emit(text: str) -> None:
         print(text, flush=True)
     except BrokenPipeError:
         quiet_stdout()
+
+
+def _target(stream) -> str:
+    """What a stream is connected to, e.g. '/dev/full', 'a pipe', 'a terminal'."""
+    try:
+        fd = stream.fileno()
+        where = os.readlink(f"/proc/self/fd/{fd}")
+    except (AttributeError, OSError, ValueError):
+        return "not a file"
+    return "a pipe" if where.startswith("pipe:") else where
+
+
+def _failure(exc: BaseException, stream, written: int) -> OutputDeviceError:
+    from spyre_hydra.io.writer import WRITTEN
+
+    where = f"standard output ({_target(stream)})"
+    done = ""
+    if written:  # the command's work is done; only its report is lost: exit 1, not 2
+        done = (f" The command's files were written ({written}, the last {WRITTEN['last']}); "
+                "only what it prints was lost.")
+    if isinstance(exc, UnicodeEncodeError):
+        bad = exc.object[exc.start:exc.end][:1]
+        error = OutputDeviceError(
+            f"{where}: its encoding {exc.encoding!r} cannot hold {bad!r} (U+{ord(bad):04X}), "
+            f"so the output stops there.{done} Fix: run under a UTF-8 locale (export "
+            "LANG=C.UTF-8) or set PYTHONIOENCODING=utf-8.")
+    else:
+        error = OutputDeviceError(
+            f"{where}: cannot write: {exc.strerror or exc}.{done} Fix: send the output to a "
+            "file on a disk with free space, or to a pipe (`| less`).")
+    if written:
+        error.exit_code = 1
+    return error
+
+
+class _Checked:
+    """stdout, with a write error raised as OutputDeviceError naming the stream. A closed
+    pipe (EPIPE) stays BrokenPipeError: the boundary ends quietly then."""
+
+    def __init__(self, stream):
+        from spyre_hydra.io.writer import WRITTEN
+
+        self._stream, self._mark = stream, WRITTEN["count"]
+
+    def _call(self, name, *args):
+        try:
+            return getattr(self._stream, name)(*args)
+        except BrokenPipeError:
+            raise
+        except (OSError, UnicodeEncodeError) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+                raise
+            from spyre_hydra.io.writer import WRITTEN
+
+            raise _failure(exc, self._stream, WRITTEN["count"] - self._mark) from None
+
+    def write(self, text):
+        return self._call("write", text)
+
+    def writelines(self, lines):
+        return self._call("writelines", lines)
+
+    def flush(self):
+        return self._call("flush")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def checked_stdout():
+    """While a command runs, an error writing stdout names stdout (and its device or
+    encoding) instead of blaming "a path"; see OutputDeviceError."""
+    saved = sys.stdout
+    if saved is None or isinstance(saved, _Checked):
+        yield
+        return
+    sys.stdout = _Checked(saved)
+    try:
+        yield
+    finally:
+        if isinstance(sys.stdout, _Checked) and sys.stdout._stream is saved:
+            sys.stdout = saved

@@ -1,7 +1,8 @@
 """The one table renderer: Markdown (README, sweep summaries) and aligned plain text.
 
 Cells are strings; None becomes empty. In Markdown a `|` is escaped and a newline becomes a
-space, so a value from a user's file can never add a column or a row.
+space, so a value from a user's file can never add a column or a row; terminal escapes
+and control characters are dropped (spyre_hydra.io.sanitize).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Any
 
 
 def _cell(value: Any) -> str:
-    return "" if value is None else " ".join(str(value).splitlines())
+    from spyre_hydra.io.sanitize import printable
+
+    return "" if value is None else printable(" ".join(str(value).splitlines()))
 
 
 def markdown(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

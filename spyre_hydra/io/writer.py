@@ -36,6 +36,10 @@ from spyre_hydra.io.manifest import (
     sha256,
 )
 
+#: Files this process wrote so far (count, last path): an error printing the report after
+#: them means the work is done (spyre_hydra.io.output says so, exit 1).
+WRITTEN: dict = {"count": 0, "last": None}
+
 
 def _encode(content: str | bytes) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
@@ -129,19 +133,39 @@ def _mkdirs(folder: Path) -> None:
                           "directory you can write to.") from None
 
 
+def _stale(by_dir: Mapping[Path, list]) -> list[Path]:
+    """Files an earlier write_files(prune=True) left in these dirs that this one lacks."""
+    out = []
+    for folder, group in by_dir.items():
+        names = {p.name for p, _ in group}
+        if folder.is_dir():
+            out += [folder / n for n in read_manifest(folder) if n not in names]
+    return out
+
+
 def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
-                modes: Mapping | None = None, manifest: bool = True) -> list[Path]:
-    """Write a bundle {path: text or bytes}: all of it, or (on a refusal) none of it."""
+                modes: Mapping | None = None, manifest: bool = True,
+                prune: bool = False) -> list[Path]:
+    """Write a bundle {path: text or bytes}: all of it, or (on a refusal) none of it. With
+    ``prune``, files of the dirs' manifests that the bundle lacks are removed (same rules)."""
     items = [(Path(p), _encode(c)) for p, c in files.items()]
-    check_targets([p for p, _ in items], force, sources)
     by_dir: dict[Path, list] = {}
     for path, data in items:
         by_dir.setdefault(path.parent, []).append((path, data))
+    try:  # before any dir is created; without the locks, so only a first answer
+        check_targets([*(p for p, _ in items), *(_stale(by_dir) if prune else [])], force,
+                      sources)
+    except OutputError:
+        if not all(folder.is_dir() for folder in by_dir):
+            raise
+        # A concurrent writer may be between its renames (files new, manifest old): that
+        # looks "edited by hand". Decide under the locks, where no writer is half done.
     for folder in by_dir:
         _mkdirs(folder)
     with contextlib.ExitStack() as stack:
         fds = {d: stack.enter_context(_locked(d)) for d in sorted(by_dir)}
-        check_targets([p for p, _ in items], force, sources)  # again, under the locks
+        stale = _stale(by_dir) if prune else []
+        check_targets([*(p for p, _ in items), *stale], force, sources)  # under the locks
         temps: list[tuple[int, str, str]] = []
         try:
             for folder, group in by_dir.items():
@@ -151,6 +175,9 @@ def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
                                   path.name))
                 if manifest:
                     known = read_manifest(folder)
+                    for path in stale:
+                        if path.parent == folder:
+                            known.pop(path.name, None)
                     known.update({p.name: sha256(d) for p, d in group})
                     body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1,
                                       sort_keys=True)
@@ -166,9 +193,14 @@ def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
                               "written. Fix: free space or choose a directory you can write "
                               "to.") from None
         for fd, tmp, name in temps:  # manifests last per dir: they only vouch for done files
+            if name == MANIFEST:
+                for path in (p for p in stale if fds[p.parent] == fd):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path.name, dir_fd=fd)
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
         for fd in fds.values():
             os.fsync(fd)
+    WRITTEN.update(count=WRITTEN["count"] + len(items), last=items[-1][0] if items else None)
     return [p for p, _ in items]
 
 
@@ -195,16 +227,44 @@ def forget(paths: Iterable, force: bool = False, sources: Iterable = ()) -> list
     return paths
 
 
-def write_cache(path, content: str | bytes, mode: int = 0o644) -> Path:
-    """A cache file: atomic, replaces only a regular file, no manifest (the location is ours)."""
-    path = Path(path)
-    st = _lstat(path)
-    if st is not None and _kind(st.st_mode):
-        raise OutputError(f"cache file {path} is {_kind(st.st_mode)}; not replaced. Fix: remove "
-                          "it, or set SPYRE_HYDRA_CACHE to another directory.")
-    _mkdirs(path.parent)
-    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+def _open_below(root: Path, parts) -> int:
+    """A dir fd for root/parts..., creating missing parts, never following a symlink below
+    ``root`` (root itself the caller has checked: spyre_hydra.io.cachedir)."""
+    _mkdirs(root)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        for part in parts:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o755, dir_fd=fd)
+            try:
+                nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                              dir_fd=fd)
+            except OSError as exc:
+                raise OutputError(f"cache dir {root}: {part} in it is a symlink or not a "
+                                  f"directory ({exc.strerror}); spyre-hydra never follows one "
+                                  "there. Fix: remove it, or set SPYRE_HYDRA_CACHE to another "
+                                  "directory.") from None
+            os.close(fd)
+            fd = nxt
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_cache(path, content: str | bytes, mode: int = 0o644, root=None) -> Path:
+    """A cache file: atomic, replaces only a regular file, no manifest (the location is ours).
+    With ``root`` (the cache dir), the dirs between it and the file are created and opened
+    without following a symlink."""
+    path = Path(path)
+    parts = path.parent.relative_to(root).parts if root is not None else ()
+    fd = _open_below(Path(root) if root is not None else path.parent, parts)
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            st = os.lstat(path.name, dir_fd=fd)
+            if _kind(st.st_mode):
+                raise OutputError(f"cache file {path} is {_kind(st.st_mode)}; not replaced. Fix: "
+                                  "remove it, or set SPYRE_HYDRA_CACHE to another directory.")
         tmp = _temp(fd, path.name, _encode(content), mode)
         os.replace(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd)
         os.fsync(fd)

@@ -132,6 +132,9 @@ def legacy_text(conf_dir=None, sendnn_version=None) -> str:
 def export_legacy(out_path, conf_dir=None, sendnn_version=None, force: bool = False) -> Path:
     """Write the catalog of ``conf_dir`` as a plugin model_configs.yaml, through the one writer
     (atomic; never over a symlink, a foreign or (without ``force``) a hand-edited file)."""
+    from spyre_hydra.conftree.protected import check_output_target
+
+    check_output_target(out_path, conf_dir)  # never into the package or a conf search path
     text = legacy_text(conf_dir, sendnn_version)
     out = Path(out_path)
     from spyre_hydra.catalog.loader import _yaml_paths

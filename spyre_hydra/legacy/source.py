@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spyre_hydra.catalog.names import hf_id_problem
 from spyre_hydra.catalog.rules import check_model
 from spyre_hydra.conftree.versions import LEGACY_SPECIFIERS
 from spyre_hydra.errors import Problem
@@ -189,6 +190,10 @@ def read_source(src: Path) -> tuple[list[SourceModel], dict]:
         if not isinstance(hf_id, str):
             problems.append(Problem(f"models.{hf_id}", "the model key must be an HF id string.",
                                     f"{src}:{line}", "quote it as an org/name string"))
+            continue
+        if hf_id_problem(hf_id):  # refused before writing, as the catalog load would
+            problems.append(Problem(f"models.{hf_id}", hf_id_problem(hf_id), f"{src}:{line}",
+                                    "rename the model key to its org/name"))
             continue
         model, found = convert_model(hf_id, raw, line, src, (anchor, devs))
         problems += found

@@ -77,8 +77,12 @@ def compose(overrides: Sequence[str] = (), conf_dir=None,
             environ: Mapping[str, str] | None = None) -> LaunchPlan:
     """Check the overrides as spyre-launch does (model=auto, backend=auto, version text),
     compose with Hydra and return the checked LaunchPlan; raises SpyreHydraError."""
+    from spyre_hydra.conftree.arguments import check_conf_dir, check_environ, check_overrides
     from spyre_hydra.plan.pipeline import check_argv
 
+    overrides = check_overrides(overrides, "spyre_hydra.compose")  # named, not a TypeError
+    check_conf_dir(conf_dir, "spyre_hydra.compose")
+    check_environ(environ, "spyre_hydra.compose")
     if conf_dir is not None and not Path(conf_dir).is_dir():
         from spyre_hydra.errors import UnknownOptionError
 

@@ -8,6 +8,7 @@ import platform
 from collections.abc import Mapping
 
 from spyre_hydra.catalog.model_entry import ModelEntry
+from spyre_hydra.catalog.names import host_problem
 from spyre_hydra.catalog.rules import check_shapes
 from spyre_hydra.conftree.schema import MODES, RUNTIMES
 from spyre_hydra.conftree.versions import parse_version
@@ -47,6 +48,10 @@ def runtime_problems(tree: Mapping, source) -> list[Problem]:
         else:
             problems += check_shapes(rt["warmup_shapes"], "runtime.warmup_shapes",
                                      source)
+    if host_problem(tree["serve"]["host"]):  # refused now, not when the server binds
+        problems.append(Problem("serve.host", host_problem(tree["serve"]["host"]),
+                                source("serve.host"), "serve.host=127.0.0.1 (this host only) "
+                                "or serve.host=0.0.0.0 (every interface)"))
     if tree["device"]["tp_size"] <= 0:
         problems.append(Problem("device.tp_size", f"{tree['device']['tp_size']} must be "
                                 "positive.", source("device.tp_size"),

@@ -21,8 +21,11 @@ PROG = "spyre-launch"
 
 
 def say(text: str) -> None:
-    """One line on stderr, prefixed with the program name."""
-    print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+    """One line on stderr, prefixed with the program name (a job's error text may quote a
+    result.json or conf value: its terminal escapes are dropped)."""
+    from spyre_hydra.io.sanitize import printable
+
+    print(f"{PROG}: {printable(text)}", file=sys.stderr, flush=True)
 
 
 def short(text: str, limit: int = 160) -> str:

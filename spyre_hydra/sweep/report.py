@@ -17,10 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from spyre_hydra.errors import SpyreHydraError
+from spyre_hydra.io.sanitize import csv_cell, printable
 from spyre_hydra.sweep.bench_metrics import BENCH_COLUMNS, bench_row
 from spyre_hydra.sweep.plots import PLOTTED, plot_functions
 from spyre_hydra.sweep.preflight import Preflight, plural, point_label, short
-from spyre_hydra.sweep.results import read_manifest, read_results, write_file
+from spyre_hydra.sweep.records import checked
+from spyre_hydra.sweep.results import (
+    read_manifest,
+    read_result,
+    read_results,
+    result_files,
+    write_file,
+)
 
 CSV_NAME, MD_NAME, PNG_NAME = "summary.csv", "summary.md", "summary.png"
 COLUMNS = ("job", "point", "model", "device", "runtime", "prompt_len", "new_tokens",
@@ -57,7 +65,9 @@ def _row(data: dict[str, Any], varying=frozenset()) -> dict[str, Any]:
 
 def collect(sweep_dir: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
     """Table rows for every point (missing ones included) and notes about the sweep."""
-    results = read_results(sweep_dir)
+    # each record's types checked first: a damaged one is its job's failed row (records.py)
+    results = [checked(read_result(p), int(p.parent.name) if p.parent.name.isdigit() else None)
+               for p in result_files(sweep_dir)]
     manifest = read_manifest(sweep_dir)
     # the point column shows what differs between jobs, not the overrides they share
     planned = [str(p).split(" ") for p in (manifest or {}).get("points", [])]
@@ -95,7 +105,9 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS} for r in rows)
+    # csv_cell: a result.json value never runs as a spreadsheet formula
+    writer.writerows({k: ("" if r.get(k) is None else csv_cell(r[k])) for k in COLUMNS}
+                     for r in rows)
     return buffer.getvalue()
 
 
@@ -104,7 +116,7 @@ def to_markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
     from spyre_hydra.io.tables import markdown
 
     table = markdown(COLUMNS, [[r.get(k) for k in COLUMNS] for r in rows])
-    return "\n".join([table.rstrip("\n"), ""] + [f"- {n}" for n in notes]) + "\n"
+    return "\n".join([table.rstrip("\n"), ""] + [f"- {printable(n)}" for n in notes]) + "\n"
 
 
 def write_summary(sweep_dir: str | Path, with_plot: bool = True) -> dict[str, Any]:

@@ -315,7 +315,8 @@ def test_a_broken_pipe_elsewhere_is_still_reported(capfd):
     with pytest.raises(SystemExit) as stop:
         guarded("spyre-launch", lost_socket)
     assert stop.value.code == 2
-    assert re.fullmatch(r"spyre-launch: error: a path: Broken pipe\. Fix: .*\n",
+    assert re.fullmatch(r"spyre-launch: error: an I/O operation on a stream or socket failed: Broken pipe "
+                        r"\(errno 32\)\. Fix: .*\n",
                         capfd.readouterr().err)
 
 

@@ -59,13 +59,15 @@ def test_legacy_value_stays_literal_everywhere(tmp_path, monkeypatch, value):
 
 
 @pytest.mark.parametrize("hf_id", ["org/${oc.env:SECRET}", "${oc.decode:'1'}/x"])
-def test_interpolation_in_hf_id_is_literal(tmp_path, monkeypatch, hf_id):
+def test_interpolation_in_hf_id_is_refused_before_writing(tmp_path, capsys, monkeypatch,
+                                                          hf_id):
+    # An hf_id is an org/name (issue 18): `${` is never one, so it never reaches Hydra.
     monkeypatch.setenv("SECRET", SECRET)
-    out = tmp_path / "conf"
-    (option,) = import_legacy(_source(tmp_path, {"A": "1"}, hf_id), out)
-    assert ModelConfigRegistry(out).get_model_config(option).name == hf_id
-    cfg = compose_launch([f"model={option}", "device=tp1"], conf_dir=out)
-    assert OmegaConf.to_container(cfg.model, resolve=True)["hf_id"] == hf_id
+    src = _source(tmp_path, {"A": "1"}, hf_id)
+    before = snapshot(tmp_path)
+    code, _, err = run_tool(capsys, "import-legacy", src, "--out", tmp_path / "conf")
+    clean_error(code, err, f"models.{hf_id}", "is not a Hugging Face id", "nothing was written")
+    assert SECRET not in err and changed(before, snapshot(tmp_path)) == []
 
 
 BAD_NAMES = ["X=1; touch y", "1ABC", "A-B", "A B", "$(touch y)", "A\nB", "é", "A.B", "",
