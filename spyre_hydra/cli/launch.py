@@ -35,18 +35,21 @@ def _task(cfg):
     register_resolvers()  # a launcher may run this task in a fresh process (submitit)
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:  # one job of a sweep: never raises, writes result.json
-        from spyre_hydra.sweep.job import run_job
+        from spyre_hydra.sweep.compose import plan_point
+        from spyre_hydra.sweep.job import JobInfo, run_job
+        from spyre_hydra.sweep.preflight import skip_unsupported
 
-        return run_job(cfg, hc, lambda: plan_from_config(cfg, hc).to_dict())
+        return run_job(JobInfo.from_hydra(hc, skip_unsupported(cfg)), lambda: plan_point(cfg))
+    from spyre_hydra.conftree.modes import mode_spec
+
     plan = plan_from_config(cfg, hc)
     for warning in plan.warnings:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
-    if plan.mode == "plan":
+    spec = mode_spec(plan.mode)
+    if spec.runner is None and not spec.sweep_only:  # mode=plan
         emit(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
         return plan
-    from spyre_hydra.engine.modes import run_mode  # lazy: imports vLLM
-
-    return run_mode(plan, cfg)
+    return spec.run(plan)  # the mode table's runner (engine modes: lazy, imports vLLM)
 
 
 def run(cfg):
