@@ -105,3 +105,14 @@ def test_a_registered_mode_sweeps(echo_mode, tmp_path, capsys):
     # the plan crosses the JSON edge whole: result.json holds a plan that rebuilds itself
     plan = spyre_hydra.LaunchPlan.from_dict(records[1]["plan"])
     assert plan.to_dict() == records[1]["plan"] and plan.mode == "echo"
+
+
+def test_help_lists_the_mode_and_backend_tables(h, tmp_path, echo_mode):
+    proc = h.run_cli(["--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for mode in ("plan", "config", "generate", "serve", "bench"):
+        assert f"\n  {mode} " in proc.stdout
+    assert "  eager   Spyre plugin on CPU" in proc.stdout  # eager.yaml's description
+    from spyre_hydra.conftree.modes import mode_help
+
+    assert "echo      answer with the plan (test)" in mode_help()  # the same table

@@ -164,5 +164,14 @@ def spyre_backends(roots=None) -> Iterable[str]:
     return [b.name for b in backends(roots) if b.spyre_plugin]
 
 
-__all__ = ["AUTO", "Backend", "MODEL_CONFIG_ENV", "backend_names", "backend_spec",
+def backend_help(roots=None) -> str:
+    """One line per backend file (auto first), for spyre-launch --help."""
+    specs = [backend_spec(n, roots) if n != AUTO else None for n in backend_names(roots)]
+    rows = [(AUTO, "the backend detected here (the backend files' detect rules)")]
+    rows += [(b.name, b.description) for b in specs if b is not None]
+    width = max(len(n) for n, _ in rows)
+    return "\n".join(f"{n.ljust(width)}  {d}".rstrip() for n, d in rows)
+
+
+__all__ = ["AUTO", "backend_help", "Backend", "MODEL_CONFIG_ENV", "backend_names", "backend_spec",
            "backends", "detect_backend", "spyre_backends"]
