@@ -150,13 +150,15 @@ def backends(roots=None) -> list[Backend]:
 def detect_backend(roots=None) -> str:
     """The highest-ranked backend whose detection rule holds here: shipped, sendnn when
     torch_sendnn is installed, eager when only the Spyre plugin is, else cpu."""
-    found = sorted((b for b in backends(roots) if b.detected()), key=lambda b: -b.rank)
-    if not found:
+    # highest rank first, stopping at the first hit: each miss scans the installed metadata
+    ranked = sorted((b for b in backends(roots) if b.detect is not None), key=lambda b: -b.rank)
+    found = next((b for b in ranked if b.detected()), None)
+    if found is None:
         from spyre_hydra.errors import PlatformError
 
         raise PlatformError("no backend's detection rule holds on this machine. Fix: name "
                             "one (backend=cpu), or give a backend file `detect: {rank: 0}`.")
-    return found[0].name
+    return found.name
 
 
 def spyre_backends(roots=None) -> Iterable[str]:
