@@ -19,6 +19,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from spyre_hydra.conftree.conffile import read_conf_file
+from spyre_hydra.conftree.stamp import conf_files as _yaml_paths  # noqa: F401 - exporter
+from spyre_hydra.conftree.stamp import file_hashes
 from spyre_hydra.conftree.roots import (
     PSEUDO_MODELS,
     cache_dir,
@@ -122,38 +124,15 @@ def _compose_with_hydra(option: str, roots: list[Path]) -> dict:
     return OmegaConf.to_container(cfg.model, resolve=False, throw_on_missing=False)
 
 
-def _yaml_paths(root: Path) -> list[str]:
-    """Every *.yaml under root, as sorted strings (os.walk: ~3x faster than Path.rglob)."""
-    found, seen = [], set()
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        st = os.stat(folder)
-        if (st.st_dev, st.st_ino) in seen:  # a symlink loop of directories
-            dirs[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        found += [os.path.join(folder, n) for n in files + dirs if n.endswith(".yaml")]
-    return sorted(found)
-
-
-def file_hashes(roots: list[Path]) -> dict[str, str]:
-    """sha256 of every conf file under the roots (read bounded: regular files only)."""
-    out = {}
-    for root in roots:
-        for path in _yaml_paths(root):
-            try:
-                out[path] = hashlib.sha256(read_bytes_bounded(path, what="conf file")
-                                           ).hexdigest()
-            except InputError as exc:
-                raise ConfigValidationError([Problem(exc.path, exc.why, "", exc.fix)],
-                                            "cannot read the conf tree") from None
-    return out
-
-
 def _fingerprint(roots: list[Path], hashes: dict[str, str] | None = None) -> str:
     from spyre_hydra._version import __version__
 
+    from spyre_hydra.conftree.stamp import catalog_fingerprint
+
+    # The conf tree's one fingerprint, plus where it lies: cache entries hold file paths.
     hashes = file_hashes(roots) if hashes is None else hashes
-    blob = json.dumps([CACHE_FORMAT, __version__, sorted(hashes.items())])
+    blob = json.dumps([CACHE_FORMAT, __version__, [str(r) for r in roots],
+                       catalog_fingerprint(roots, hashes)])
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

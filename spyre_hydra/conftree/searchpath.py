@@ -11,14 +11,18 @@ from hydra.core.config_search_path import ConfigSearchPath, SearchPathQuery
 from hydra.core.plugins import Plugins
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
-from spyre_hydra.conftree.roots import set_user_conf_dir, user_conf_dir
+from pathlib import Path
 
 
 class SpyreUserConfDir(SearchPathPlugin):
-    """Prepends the user's conf dir before Hydra's `main` entry."""
+    """Prepends the user's conf dir before Hydra's `main` entry. Hydra instantiates search
+    path plugins itself, so the dir for the next compose is held on the class (set by
+    use_conf_dir); everything after composition reads the plan's conf roots instead."""
+
+    user_dir: Path | None = None
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        path = user_conf_dir()
+        path = SpyreUserConfDir.user_dir
         if path is not None:
             search_path.prepend(provider="spyre-hydra", path=f"file://{path}",
                                 anchor=SearchPathQuery(provider="main"))
@@ -27,5 +31,5 @@ class SpyreUserConfDir(SearchPathPlugin):
 def use_conf_dir(path) -> None:
     """Rank ``path`` (or nothing, for None) first for the next Hydra compose."""
     Plugins.instance().register(SpyreUserConfDir)  # idempotent
-    set_user_conf_dir(path)
+    SpyreUserConfDir.user_dir = Path(path).resolve() if path is not None else None
 

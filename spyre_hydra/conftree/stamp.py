@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -58,20 +59,55 @@ def installed_versions() -> dict[str, str]:
     return out
 
 
-def catalog_fingerprint(roots: Iterable[Path]) -> str:
-    """sha256 over every conf file's path relative to its root and its bytes.
+def conf_files(root) -> list[str]:
+    """Every *.yaml under root, as sorted strings (os.walk: ~3x faster than Path.rglob):
+    the one walk of a conf tree (the catalog cache, the fingerprint, the exporter)."""
+    found, seen = [], set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        st = os.stat(folder)
+        if (st.st_dev, st.st_ino) in seen:  # a symlink loop of directories
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        found += [os.path.join(folder, n) for n in files + dirs if n.endswith(".yaml")]
+    return sorted(found)
+
+
+def file_hashes(roots: Iterable[Path]) -> dict[str, str]:
+    """sha256 of every conf file under the roots (read bounded: regular files only)."""
+    from spyre_hydra.errors import ConfigValidationError, Problem
+    from spyre_hydra.io.reading import InputError
+
+    out = {}
+    for root in roots:
+        for path in conf_files(root):
+            try:
+                out[path] = hashlib.sha256(read_bytes_bounded(path, what="conf file")
+                                           ).hexdigest()
+            except InputError as exc:
+                raise ConfigValidationError([Problem(exc.path, exc.why, "", exc.fix)],
+                                            "cannot read the conf tree") from None
+    return out
+
+
+def catalog_fingerprint(roots: Iterable[Path], hashes: dict[str, str] | None = None) -> str:
+    """sha256 over every conf file's path relative to its root and its content's sha256
+    (`hashes`: file_hashes(roots), when the caller has them already). The one fingerprint
+    of a conf tree: plans, results and bundles record it, the catalog cache is keyed by it.
 
     Relative paths keep the fingerprint equal for the same catalog on another machine.
     """
+    roots = [Path(r) for r in roots]
+    hashes = file_hashes(roots) if hashes is None else hashes
     digest = hashlib.sha256()
     for index, root in enumerate(roots):
-        root = Path(root)
-        for path in sorted(root.rglob("*.yaml")):
-            digest.update(f"{index}:{path.relative_to(root).as_posix()}\0".encode())
-            digest.update(read_bytes_bounded(path, what="conf file"))
-            digest.update(b"\0")
+        prefix = os.path.join(str(root), "")
+        for path in sorted(p for p in hashes if p.startswith(prefix)):
+            rel = Path(path).relative_to(root).as_posix()
+            digest.update(f"{index}:{rel}\0{hashes[path]}\0".encode())
     return "sha256:" + digest.hexdigest()
 
 
 __all__ = ["DISTRIBUTIONS", "NOT_INSTALLED", "SPYRE_PLUGIN_DISTRIBUTIONS",
-           "TORCH_SENDNN_DISTRIBUTIONS", "catalog_fingerprint", "installed", "installed_versions"]
+           "TORCH_SENDNN_DISTRIBUTIONS", "catalog_fingerprint", "conf_files", "file_hashes", "installed",
+           "installed_versions"]
