@@ -26,15 +26,13 @@ PROG = "spyre-launch"
 
 
 def _task(cfg):
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
+    from spyre_hydra.conftree.hydra_adapter import is_multirun, task_hydra_config
     from spyre_hydra.conftree.resolvers import register_resolvers
     from spyre_hydra.plan.front import plan_from_config
 
     register_resolvers()  # a launcher may run this task in a fresh process (submitit)
-    hc = HydraConfig.get()
-    if hc.mode == RunMode.MULTIRUN:  # one job of a sweep: never raises, writes result.json
+    hc = task_hydra_config()
+    if is_multirun(hc):  # one job of a sweep: never raises, writes result.json
         from spyre_hydra.sweep.compose import plan_point
         from spyre_hydra.sweep.job import JobInfo, run_job
         from spyre_hydra.sweep.preflight import skip_unsupported
@@ -57,10 +55,9 @@ def run(cfg):
     Errors end here (one paragraph, exit 2/3), never in Hydra's job-failure report. A sweep
     job records its own failures; an interrupt must unwind to the sweep, which keeps the
     finished results and exits 130 / 143, so jobs are not wrapped."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
+    from spyre_hydra.conftree.hydra_adapter import is_multirun, task_hydra_config
 
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+    if is_multirun(task_hydra_config()):
         return _task(cfg)
     return guarded(PROG, _task, cfg)
 

@@ -119,5 +119,21 @@ def raw_value(cfg, key: str):
     return node._value()
 
 
-__all__ = ["ABSENT", "errors_raised", "launch_args_parser", "parse_launch_args", "raw_value",
-           "skip_mode_probe"]
+def task_hydra_config():
+    """The running task's HydraConfig node (None outside a Hydra task): read here only, so
+    the layers above take what they need from it as values (a plan's conf roots, a job's
+    number and dir) and never look Hydra's state up themselves."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def is_multirun(hc) -> bool:
+    """Whether a task's HydraConfig node is one job of a sweep."""
+    from hydra.types import RunMode
+
+    return hc is not None and hc.mode == RunMode.MULTIRUN
+
+
+__all__ = ["ABSENT", "errors_raised", "is_multirun", "launch_args_parser", "parse_launch_args",
+           "raw_value", "skip_mode_probe", "task_hydra_config"]
