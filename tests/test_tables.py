@@ -116,3 +116,12 @@ def test_help_lists_the_mode_and_backend_tables(h, tmp_path, echo_mode):
     from spyre_hydra.conftree.modes import mode_help
 
     assert "echo      answer with the plan (test)" in mode_help()  # the same table
+
+
+def test_every_shipped_runner_resolves_to_a_function():
+    from spyre_hydra.conftree.modes import MODES, _load
+
+    for spec in MODES.values():
+        for target in (spec.runner, spec.sweep_runner):
+            if target:
+                assert callable(_load(target, spec.name)), target

@@ -68,7 +68,7 @@ def _load(target: str | None, mode: str) -> Callable:
 
 
 _LOGGING = {"VLLM_LOGGING_STREAM": "ext://sys.stderr"}  # stdout carries the result only
-_ENGINE = "spyre_hydra.engine.modes:run_engine_mode"
+_ENGINE = "spyre_hydra.engine.modes:run_mode"
 
 MODES: dict[str, ModeSpec] = {}
 
