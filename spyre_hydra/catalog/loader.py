@@ -19,7 +19,6 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from spyre_hydra.conftree.conffile import read_conf_file
-from spyre_hydra.conftree.stamp import conf_files as _yaml_paths  # noqa: F401 - exporter
 from spyre_hydra.conftree.stamp import file_hashes
 from spyre_hydra.conftree.roots import (
     PSEUDO_MODELS,
