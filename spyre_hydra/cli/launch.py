@@ -37,7 +37,8 @@ def _task(cfg):
         from spyre_hydra.sweep.job import JobInfo, run_job
         from spyre_hydra.sweep.preflight import skip_unsupported
 
-        return run_job(JobInfo.from_hydra(hc, skip_unsupported(cfg)), lambda: plan_point(cfg))
+        job = JobInfo.from_hydra(hc, skip_unsupported(cfg))
+        return run_job(job, lambda: plan_point(cfg, hc=hc))
     from spyre_hydra.conftree.modes import mode_spec
 
     plan = plan_from_config(cfg, hc)

@@ -191,14 +191,14 @@ class PointComposer:
         return result
 
 
-def plan_point(cfg: DictConfig, engine: bool = True):
+def plan_point(cfg: DictConfig, engine: bool = True, hc=None):
     """Plan a composed point and apply the sweep's checks: its LaunchPlan (raises
-    SpyreHydraError)."""
+    SpyreHydraError). `hc`: the Hydra node, when the tree has none (a job's task config)."""
     from spyre_hydra.conftree.modes import mode_spec
     from spyre_hydra.plan.front import plan_from_config  # the single launch's own pipeline
     from spyre_hydra.sweep.preflight import point_problems
 
-    plan = plan_from_config(cfg, cfg.hydra)
+    plan = plan_from_config(cfg, cfg.hydra if hc is None else hc)
     problems = point_problems(plan, cfg)
     if problems:
         raise PointError(" ".join(problems))
