@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from spyre_hydra.conftree.conffile import read_conf_file
+from spyre_hydra.conftree.defaults import cycle_error, entry_target
 from spyre_hydra.conftree.stamp import file_hashes
 from spyre_hydra.conftree.roots import (
     PSEUDO_MODELS,
@@ -58,12 +59,7 @@ class _Loader_:
         if path in self.memo:
             return self.memo[path]
         if path in self.loading:  # family files that name each other: say which, not recurse
-            ring = [*self.loading[self.loading.index(path):], path]
-            raise ConfigValidationError([Problem(
-                str(path), "its defaults list comes back to itself: "
-                + " -> ".join(map(str, ring)) + ".", "",
-                "make one of these files stop naming the other as a base")],
-                "cannot read the conf tree")
+            raise cycle_error([*self.loading[self.loading.index(path):], path])
         self.loading.append(path)
         try:
             return self._load(path, group_dir)
@@ -82,8 +78,7 @@ class _Loader_:
                 continue
             if not isinstance(entry, str) or not entry.endswith("@_here_"):
                 raise _NeedsHydra(f"{path}: defaults entry {entry!r}")
-            rel = entry[: -len("@_here_")]
-            rel = rel.lstrip("/") if rel.startswith("/") else f"{group_dir}/{rel}"
+            rel = entry_target(group_dir, entry[: -len("@_here_")])
             base_path = find_config(rel, self.roots)
             if base_path is None:
                 raise ConfigValidationError([Problem(f"{path}: defaults", f"no config {rel!r} in "
