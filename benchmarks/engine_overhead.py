@@ -98,7 +98,7 @@ def main() -> int:
 
     from spyre_hydra import compose
     from spyre_hydra.conftree.compose import compose_launch
-    from spyre_hydra.engine.backend import free_port
+    from spyre_hydra.engine.ports import free_port
     from spyre_hydra.engine.modes import launch_env, resolve_engine_args
 
     overrides = ["backend=eager", f"max_tokens={opts.max_tokens}"]

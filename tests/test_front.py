@@ -132,4 +132,4 @@ def test_vllm_config_refuses_a_checkpoint_it_cannot_load_before_importing_vllm(
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
     plan = compose(["model=granite_8b", "device=tp4", "backend=eager"])
     with pytest.raises(EngineError, match=r"hub is offline .* Fix: model\.path=/path/to"):
-        plan.vllm_config()
+        spyre_hydra.vllm_config(plan)

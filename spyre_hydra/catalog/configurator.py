@@ -85,8 +85,17 @@ class ModelConfigurator:
 
     def preview(self, vllm_config: Any, environ: Mapping[str, str] | None = None):
         """The summary configure() would produce, changing nothing."""
+        return self.preview_layout(
+            vllm_config.parallel_config.world_size,
+            vllm_config.cache_config.num_gpu_blocks_override,
+            getattr(vllm_config.scheduler_config, "max_num_batched_tokens", None), environ)
+
+    def preview_layout(self, tp_size: int, num_gpu_blocks_override: int | None = None,
+                       max_num_batched_tokens: int | None = None,
+                       environ: Mapping[str, str] | None = None):
+        """preview() from the values a VllmConfig would hold: the plan's preview, before
+        any VllmConfig exists (the user's block count / batched tokens, None if unset)."""
         environ = os.environ if environ is None else environ
-        tp_size = vllm_config.parallel_config.world_size
         summary = ConfigurationSummary(self.model_name, tp_size)
         settings = self.get_device_config(tp_size)
         if settings is None:
@@ -97,11 +106,11 @@ class ModelConfigurator:
             summary.env_vars[key] = ConfigValue(str(value), environ.get(key, str(value)))
         blocks = settings.num_gpu_blocks_override
         if blocks is not None:
-            user = vllm_config.cache_config.num_gpu_blocks_override
+            user = num_gpu_blocks_override
             summary.num_blocks = ConfigValue(blocks, blocks if user is None else user)
         tokens = settings.max_num_batched_tokens
         if tokens is not None:
-            user = getattr(vllm_config.scheduler_config, "max_num_batched_tokens", None)
+            user = max_num_batched_tokens
             summary.max_num_batched_tokens = ConfigValue(tokens, tokens if user is None else user)
         return summary
 

@@ -19,6 +19,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from spyre_hydra.conftree.conffile import read_conf_file
+from spyre_hydra.conftree.defaults import cycle_error, entry_target
+from spyre_hydra.conftree.stamp import file_hashes
 from spyre_hydra.conftree.roots import (
     PSEUDO_MODELS,
     cache_dir,
@@ -26,7 +28,6 @@ from spyre_hydra.conftree.roots import (
     model_files,
     search_path,
 )
-from spyre_hydra.conftree.trust import walk_yaml
 from spyre_hydra.errors import ConfigValidationError, Problem
 from spyre_hydra.io.cachedir import unsafe_file_reason, usable_cache_dir
 from spyre_hydra.io.literal import unescape
@@ -59,12 +60,7 @@ class _Loader_:
         if path in self.memo:
             return self.memo[path]
         if path in self.loading:  # family files that name each other: say which, not recurse
-            ring = [*self.loading[self.loading.index(path):], path]
-            raise ConfigValidationError([Problem(
-                str(path), "its defaults list comes back to itself: "
-                + " -> ".join(map(str, ring)) + ".", "",
-                "make one of these files stop naming the other as a base")],
-                "cannot read the conf tree")
+            raise cycle_error([*self.loading[self.loading.index(path):], path])
         self.loading.append(path)
         try:
             return self._load(path, group_dir)
@@ -83,8 +79,7 @@ class _Loader_:
                 continue
             if not isinstance(entry, str) or not entry.endswith("@_here_"):
                 raise _NeedsHydra(f"{path}: defaults entry {entry!r}")
-            rel = entry[: -len("@_here_")]
-            rel = rel.lstrip("/") if rel.startswith("/") else f"{group_dir}/{rel}"
+            rel = entry_target(group_dir, entry[: -len("@_here_")])
             base_path = find_config(rel, self.roots)
             if base_path is None:
                 raise ConfigValidationError([Problem(f"{path}: defaults", f"no config {rel!r} in "
@@ -124,30 +119,15 @@ def _compose_with_hydra(option: str, roots: list[Path]) -> dict:
     return OmegaConf.to_container(cfg.model, resolve=False, throw_on_missing=False)
 
 
-def _yaml_paths(root: Path) -> list[str]:
-    """Every *.yaml under root, as sorted strings; directory symlinks are not followed."""
-    return walk_yaml(root)
-
-
-def file_hashes(roots: list[Path]) -> dict[str, str]:
-    """sha256 of every conf file under the roots (read bounded: regular files only)."""
-    out = {}
-    for root in roots:
-        for path in _yaml_paths(root):
-            try:
-                out[path] = hashlib.sha256(read_bytes_bounded(path, what="conf file")
-                                           ).hexdigest()
-            except InputError as exc:
-                raise ConfigValidationError([Problem(exc.path, exc.why, "", exc.fix)],
-                                            "cannot read the conf tree") from None
-    return out
-
-
 def _fingerprint(roots: list[Path], hashes: dict[str, str] | None = None) -> str:
     from spyre_hydra._version import __version__
 
+    from spyre_hydra.conftree.stamp import catalog_fingerprint
+
+    # The conf tree's one fingerprint, plus where it lies: cache entries hold file paths.
     hashes = file_hashes(roots) if hashes is None else hashes
-    blob = json.dumps([CACHE_FORMAT, __version__, sorted(hashes.items())])
+    blob = json.dumps([CACHE_FORMAT, __version__, [str(r) for r in roots],
+                       catalog_fingerprint(roots, hashes)])
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from spyre_hydra.cli.provenance import Origins, blocks_origin
 from spyre_hydra.conftree.resolvers import entry_settings
-from spyre_hydra.conftree.roots import search_path
 from spyre_hydra.errors import SpyreHydraError, UnknownOptionError
 
 
@@ -36,36 +35,37 @@ def _user_or(o: Origins, user: Mapping, name: str, value: Any, default: Any, ori
     return text
 
 
-def _rows(plan: dict, tree: dict, o: Origins, environ: Mapping[str, str]) -> list[dict]:
+def _rows(plan, tree: dict, o: Origins, environ: Mapping[str, str]) -> list[dict]:
+    """One row per plan value (a LaunchPlan) with its origin in the composed tree."""
     rows: list[dict] = []
 
     def add(key, value, origin):
         rows.append({"key": key, "value": value, "origin": origin})
 
     model, rt, dev = tree["model"], tree["runtime"], tree["device"]["name"]
-    tp, user, ea = plan["tp_size"], tree["engine_args"], plan["engine_args"]
-    version = plan["sendnn_version"]
+    tp, user, ea = plan.tp_size, tree["engine_args"], plan.args
+    version = plan.sendnn_version
     match = next((c for c in model.get("continuous_batching_configs") or []
                   if (c.get("tp_size"), c.get("max_model_len"), c.get("max_num_seqs")) ==
                   (tp, rt.get("max_model_len"), rt.get("max_num_seqs"))), None)
     # the entry's own device_config when it has one, else the device's block (as selected.*)
     settings = entry_settings(match, model.get("device_configs"), dev) or {}
-    applies = plan["supported"] and rt["name"] == "cb"
-    skipped = ("not set: " + ("the runtime is not a catalog entry" if not plan["supported"] else
+    applies = plan.supported and rt["name"] == "cb"
+    skipped = ("not set: " + ("the runtime is not a catalog entry" if not plan.supported else
                               "static batching") + ", so the model's device settings don't apply")
-    add("option", plan["option"], o.group("model"))
-    add("model", plan["model"], o.value("model.hf_id"))
+    add("option", plan.option, o.group("model"))
+    add("model", plan.model, o.value("model.hf_id"))
     vsrc = o.value("sendnn_version.version")
     if o.choices.get("sendnn_version") == "auto" and not o.cli("sendnn_version.version"):
         vsrc = f"resolver ${{spyre.sendnn_version:}} (package metadata), {vsrc}"
     add("sendnn_version", version, vsrc)
     add("tp_size", tp, o.value("device.tp_size"))
-    add("runtime", plan["runtime"], o.value("runtime.name"))
-    add("mode", plan["mode"], o.value("mode"))
-    add("backend", plan["backend"], o.value("backend.name"))
+    add("runtime", plan.runtime, o.value("runtime.name"))
+    add("mode", plan.mode, o.value("mode"))
+    add("backend", plan.backend, o.value("backend.name"))
     runs = "continuous_batching_configs" if rt["name"] == "cb" else "static_batching_configs"
-    add("supported", plan["supported"], f"tp{tp} {rt['name']} entry "
-        + ("found in " if plan["supported"] else "not found in ") + str(o.value(f"model.{runs}")))
+    add("supported", plan.supported, f"tp{tp} {rt['name']} entry "
+        + ("found in " if plan.supported else "not found in ") + str(o.value(f"model.{runs}")))
     add("engine_args.model", ea["model"], o.value("model.path" if model.get("path") else
                                                  "model.hf_id"))
     add("engine_args.tensor_parallel_size", ea["tensor_parallel_size"], o.value("device.tp_size"))
@@ -109,7 +109,7 @@ def _rows(plan: dict, tree: dict, o: Origins, environ: Mapping[str, str]) -> lis
             key = f"engine_args.{name}" if name in user else f"backend.engine_args.{name}"
             add(f"engine_args.{name}", ea[name], o.value(key))
     model_env = (settings.get("env_vars") or {}) if applies else {}
-    for name, value in plan["env"].items():
+    for name, value in plan.env.items():
         if name in model_env:
             default = str(model_env[name])
             where = o.value(f"model.device_configs.{dev}.env_vars.{name}")
@@ -123,9 +123,9 @@ def _rows(plan: dict, tree: dict, o: Origins, environ: Mapping[str, str]) -> lis
         else:  # pooling warm-up shapes
             origin = "runtime.warmup_shapes of a pooling model (no new tokens)"
         add(f"env.{name}", value, origin)
-    for name, value in plan.get("backend_env", {}).items():
+    for name, value in plan.backend_env.items():
         add(f"backend_env.{name}", value, o.value(f"backend.env.{name}"))
-    add("warmup_shapes", plan["warmup_shapes"], shapes_src if rt["name"] == "static" else
+    add("warmup_shapes", [list(s) for s in plan.warmup_shapes], shapes_src if rt["name"] == "static" else
         "continuous batching compiles no warmup shapes")
     return rows
 
@@ -151,11 +151,11 @@ def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | No
         raise UnknownOptionError(f"cannot compose {' '.join(overrides) or 'the defaults'}: {msg} "
                                  "Fix: correct the key, or prefix a new key with '+'; "
                                  "`spyre-hydra schema` lists the keys.") from None
-    roots = search_path(conf_dir)
     # as text: an override's ${...} is the user's value, not an interpolation to resolve
     choices = OmegaConf.to_container(cfg.hydra.runtime.choices, resolve=False)
     task = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
-    plan = plan_from_config(cfg, cfg.hydra, environ).to_dict()
+    plan = plan_from_config(cfg, cfg.hydra, environ)
+    roots = list(plan.conf_tree.roots)
     from spyre_hydra.plan.profile import apply_profile
 
     cfg, choices, _, _ = apply_profile(cfg, task, choices, {}, roots)  # as the plan saw it
@@ -167,7 +167,8 @@ def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | No
         chain = []
     origins = Origins(task, choices, chain, roots, [o for o in overrides if o not in typed])
     rows = _rows(plan, tree, origins, environ)
-    return {"plan": plan, "rows": with_profile(rows, plan), "warnings": plan["warnings"]}
+    data = plan.to_dict()
+    return {"plan": data, "rows": with_profile(rows, data), "warnings": list(plan.warnings)}
 
 
 #: Rows a profile sets, and the profile key that sets them.

@@ -29,31 +29,35 @@ PROG = "spyre-launch"
 
 
 def _task(cfg):
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
+    from spyre_hydra.conftree.hydra_adapter import is_multirun, task_hydra_config
     from spyre_hydra.conftree.resolvers import register_resolvers
     from spyre_hydra.plan.front import plan_from_config
 
     register_resolvers()  # a launcher may run this task in a fresh process (submitit)
-    hc = HydraConfig.get()
-    if hc.mode == RunMode.MULTIRUN:  # one job of a sweep: never raises, writes result.json
-        from spyre_hydra.sweep.job import run_job
+    hc = task_hydra_config()
+    if is_multirun(hc):  # one job of a sweep: never raises, writes result.json
+        from spyre_hydra.sweep.compose import plan_point
+        from spyre_hydra.sweep.job import JobInfo, run_job
+        from spyre_hydra.sweep.preflight import skip_unsupported
 
-        return run_job(cfg, hc, lambda: plan_from_config(cfg, hc).to_dict())
+        job = JobInfo.from_hydra(hc, skip_unsupported(cfg))
+        return run_job(job, lambda: plan_point(cfg, hc=hc))
+    from spyre_hydra.conftree.modes import mode_spec
+
     plan = plan_from_config(cfg, hc)
     if _show(plan):
         return plan
-    from spyre_hydra.engine.modes import run_mode  # lazy: imports vLLM
-
-    return run_mode(plan, cfg)
+    return mode_spec(plan.mode).run(plan)  # the mode table's runner (engine modes: lazy, imports vLLM)
 
 
 def _show(plan) -> bool:
     """Print the plan's warnings, and the plan itself for mode=plan (then True: done)."""
+    from spyre_hydra.conftree.modes import mode_spec
+
     for warning in plan.warnings:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
-    if plan.mode != "plan":
+    spec = mode_spec(plan.mode)
+    if spec.runner is not None or spec.sweep_only:  # only mode=plan prints the plan itself
         return False
     emit(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
     return True
@@ -90,10 +94,9 @@ def run(cfg):
     Errors end here (one paragraph, exit 2/3), never in Hydra's job-failure report. A sweep
     job records its own failures; an interrupt must unwind to the sweep, which keeps the
     finished results and exits 130 / 143, so jobs are not wrapped."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
+    from spyre_hydra.conftree.hydra_adapter import is_multirun, task_hydra_config
 
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+    if is_multirun(task_hydra_config()):
         return _task(cfg)
     return guarded(PROG, _task, cfg)
 

@@ -1,8 +1,10 @@
-"""The conf trees a launch searches, read before Hydra composes them.
+"""Defaults lists of the conf trees a launch searches, read before Hydra composes them.
 
-Hydra reports a YAML syntax error as a stack trace and recurses without end on defaults
-lists that include each other (family files naming each other as bases). Both are found
-here first and named by file.
+The one reader of a defaults list outside Hydra (Hydra's own stays Hydra's): the catalog's
+one-pass loader and the tree check both take entries, their targets and the cycle message
+from here. Hydra reports a YAML syntax error as a stack trace and recurses without end on
+defaults lists that include each other (family files naming each other as bases). Both are
+found here first and named by file.
 """
 
 from __future__ import annotations
@@ -56,13 +58,27 @@ def _entries(data: dict) -> list[str]:
     return out
 
 
-def _target(config: str, entry: str) -> str:
-    """A defaults entry of `config` (`model/family/a`) as a config path: relative to the
-    config's own group unless it starts with '/'."""
+def entry_target(group: str, entry: str) -> str:
+    """A defaults entry of a config in `group` (`model/family`) as a config path: relative
+    to that group unless it starts with '/'."""
     if entry.startswith("/"):
         return entry.lstrip("/")
-    group = config.rpartition("/")[0]
     return f"{group}/{entry}" if group else entry
+
+
+def _target(config: str, entry: str) -> str:
+    """A defaults entry of `config` (`model/family/a`) as a config path."""
+    return entry_target(config.rpartition("/")[0], entry)
+
+
+def cycle_error(ring) -> ConfigValidationError:
+    """The error for defaults lists that come back to themselves (`ring`: the files, the
+    first one again at the end)."""
+    ring = [str(p) for p in ring]
+    return ConfigValidationError([Problem(
+        ring[0], f"its defaults list comes back to itself: {' -> '.join(ring)}.", "",
+        "make one of these files stop naming the other as a base")],
+        "cannot read the conf tree")
 
 
 def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
@@ -94,11 +110,12 @@ def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
 def check_conf_tree(roots: list[Path]) -> None:
     """Every YAML file parses (named by file:line), and no defaults list is a cycle."""
     from spyre_hydra.conftree.conffile import read_conf_file
+    from spyre_hydra.conftree.stamp import conf_files
 
     graph: dict[str, list[str]] = {}
     files: dict[str, Path] = {}
     for root in roots:
-        for path in sorted(Path(root).rglob("*.yaml")):
+        for path in map(Path, conf_files(root)):  # the one walk of a conf tree
             data = read_conf_file(path)
             name = path.relative_to(root).with_suffix("").as_posix()
             if name not in files:  # the first root wins, as in Hydra's search path
@@ -106,8 +123,4 @@ def check_conf_tree(roots: list[Path]) -> None:
                 graph[name] = [_target(name, e) for e in _entries(data)]
     cycle = _cycle(graph)
     if cycle:
-        chain = " -> ".join(str(files.get(n, n)) for n in cycle)
-        raise ConfigValidationError([Problem(
-            str(files[cycle[0]]), f"its defaults list comes back to itself: {chain}.", "",
-            "make one of these files stop naming the other as a base")],
-            "cannot read the conf tree")
+        raise cycle_error([files.get(n, n) for n in cycle])

@@ -224,6 +224,23 @@ def raw_value(cfg, key: str):
     return value() if callable(value) else ABSENT
 
 
+def task_hydra_config():
+    """The running task's HydraConfig node (None outside a Hydra task): read here only, so
+    the layers above take what they need from it as values (a plan's conf roots, a job's
+    number and dir) and never look Hydra's state up themselves."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return HydraConfig.get() if HydraConfig.initialized() else None
+
+
+def is_multirun(hc) -> bool:
+    """Whether a task's HydraConfig node is one job of a sweep."""
+    from hydra.types import RunMode
+
+    return hc is not None and hc.mode == RunMode.MULTIRUN
+
+
 __all__ = ["ABSENT", "TRUSTED_TARGETS", "config_header", "errors_raised", "hydra_line",
-           "initialize_conf_dir", "launch_args_parser", "main_app",
-           "omegaconf_line", "parse_launch_args", "raw_value", "register_resolver"]
+           "initialize_conf_dir", "is_multirun", "launch_args_parser", "main_app",
+           "omegaconf_line", "parse_launch_args", "raw_value", "register_resolver",
+           "task_hydra_config"]

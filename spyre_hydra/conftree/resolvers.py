@@ -84,7 +84,28 @@ def empty_mapping() -> DictConfig:
     return OmegaConf.create({})
 
 
+def _indented(text: str, indent: Any) -> str:
+    pad = " " * int(indent or 0)
+    return "\n".join(pad + line if i else line for i, line in enumerate(text.splitlines()))
+
+
+def modes_help(indent: Any = 0) -> str:
+    """``${spyre.modes_help:<indent>}``: the mode table, one line per mode (--help)."""
+    from spyre_hydra.conftree.modes import mode_help
+
+    return _indented(mode_help(), indent)
+
+
+def backends_help(indent: Any = 0) -> str:
+    """``${spyre.backends_help:<indent>}``: the shipped backend files, one line each."""
+    from spyre_hydra.conftree.backends import backend_help
+
+    return _indented(backend_help(), indent)
+
+
 RESOLVERS = {
+    "spyre.modes_help": modes_help,
+    "spyre.backends_help": backends_help,
     "spyre.blocks": blocks,
     "spyre.cb_default": cb_default,
     "spyre.static_default": static_default,

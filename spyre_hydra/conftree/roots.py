@@ -10,25 +10,6 @@ GROUPS = ("model", "device", "sendnn_version", "runtime", "backend", "sweep")
 PSEUDO_MODELS = ("auto",)
 
 
-_user_conf_dir: Path | None = None
-
-
-def set_user_conf_dir(path: str | os.PathLike | None) -> None:
-    """Rank ``path`` ahead of the shipped tree in Hydra's search path (see hydra_plugins/)."""
-    global _user_conf_dir
-    if path is not None and Path(path).resolve() != shipped_conf_dir():
-        from spyre_hydra.conftree.trust import check_user_root
-
-        # what Hydra is about to load: refused before it does
-        check_user_root(path, shipped=shipped_conf_dir(), cache=cache_dir())
-    _user_conf_dir = Path(path).resolve() if path is not None else None
-
-
-def user_conf_dir() -> Path | None:
-    """The conf dir set by --config-dir / conf_dir=, if any."""
-    return _user_conf_dir
-
-
 def shipped_conf_dir() -> Path:
     """The conf tree of this installation: inside the wheel, or at the top of a checkout."""
     here = Path(__file__).resolve().parents[1]  # spyre_hydra/, beside conftree/

@@ -13,9 +13,12 @@ from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
-MODES = ("plan", "config", "generate", "serve", "bench")
 RUNTIMES = ("cb", "static")
-BACKENDS = ("auto", "sendnn", "eager", "cpu")
+# Modes and backends are tables, not tuples here: the registered modes
+# (spyre_hydra.conftree.modes) and the conf/backend/*.yaml files of the conf roots
+# (spyre_hydra.conftree.backends). `mode` and `backend.name` stay `str` fields because both
+# tables are open (a registered mode, a user's backend file) and OmegaConf's structured
+# configs take no Literal; the plan checks validate them against the tables.
 
 
 @dataclass
@@ -131,7 +134,13 @@ class RuntimeSpec:
 @dataclass
 class BackendSpec:
     name: str = "auto"
-    """Execution backend: auto, sendnn, eager or cpu."""
+    """Execution backend: a conf/backend/<name>.yaml of the conf roots (auto: detected)."""
+    description: str = ""
+    """One line on what the backend runs on (spyre-hydra list, --help)."""
+    spyre_plugin: bool = False
+    """Whether the Spyre plugin runs: the launch adds a free MASTER_PORT and the catalog."""
+    detect: Optional[Dict[str, Any]] = None
+    """{installed: [distributions], rank: N}: picked by backend=auto when one is installed."""
     env: Dict[str, Any] = field(default_factory=dict)
     """Environment the backend needs, set before vLLM or torch is imported."""
     engine_args: Dict[str, Any] = field(default_factory=dict)
@@ -169,7 +178,7 @@ class LaunchConfig:
     backend: BackendSpec = field(default_factory=BackendSpec)
     """The execution backend chosen with backend=<option>."""
     mode: str = "generate"
-    """What to do: plan, config, generate or serve."""
+    """What to do: a registered mode (plan, config, generate, serve, bench; --help lists them)."""
     strict: bool = False
     """Turn conflicts, unknown models and unsupported runtimes into errors."""
     allow_unsupported_platform: bool = False

@@ -23,48 +23,14 @@ import stat
 from pathlib import Path
 
 from spyre_hydra.conftree.confine import excerpt, file_problems
+from spyre_hydra.conftree.walk import MAX_ENTRIES, bounded_walk, walk_yaml
 from spyre_hydra.errors import ConfigValidationError, Problem
 
 log = logging.getLogger("spyre_hydra.trust")
 
-#: Directory entries a walk visits before it stops: a conf tree has a few hundred.
-MAX_ENTRIES = 50_000
 #: Not conf trees: the whole filesystem, or kernel views whose files never end.
 _PSEUDO = ("/proc", "/sys", "/dev")
 _STRICT_ENV = "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"
-
-
-def _bounded_walk(root: Path):
-    """(path, lstat result) of every entry under root, dot-dirs and directory symlinks not
-    entered; ConfigValidationError past MAX_ENTRIES."""
-    stack, count = [str(root)], 0
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            count += 1
-            if count > MAX_ENTRIES:
-                raise ConfigValidationError([Problem(
-                    str(root), f"holds more than {MAX_ENTRIES} entries; a conf tree holds a "
-                    "few hundred.", "", "pass the conf tree itself (the dir with model/, "
-                    "device/ ...), not a dir above it")], "cannot read the conf tree")
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            yield entry.path, st
-            if stat.S_ISDIR(st.st_mode) and not entry.name.startswith("."):
-                stack.append(entry.path)
-
-
-def walk_yaml(root) -> list[str]:
-    """Every *.yaml under root as sorted strings; a directory symlink is never followed
-    (`model/family/x -> /` must not walk the filesystem)."""
-    return sorted(p for p, _ in _bounded_walk(Path(root)) if p.endswith(".yaml"))
 
 
 def _strict(strict: bool | None) -> bool:
@@ -198,7 +164,7 @@ def check_user_root(root, strict: bool | None = None, shipped=None, cache=None) 
                                              "or a kernel view such as /proc).", "",
                                              "pass the dir holding model/, device/ ...")],
                                     "cannot read the conf tree")
-    entries = list(_bounded_walk(root))
+    entries = list(bounded_walk(root))
     top = os.stat(root)
     signature = ((top.st_mode, top.st_uid, top.st_ino, top.st_ctime_ns), *(
         (p, s.st_mode, s.st_uid, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)

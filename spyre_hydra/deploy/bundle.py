@@ -12,11 +12,11 @@ from pathlib import Path
 
 import yaml
 
+from spyre_hydra.conftree.backends import MODEL_CONFIG_ENV
 from spyre_hydra.errors import LegacyFormatError
 from spyre_hydra.io.literal import is_env_name, shell_assign, shell_export
 from spyre_hydra.io.writer import OutputError, write_files
 
-MODEL_CONFIG_ENV = "SENDNN_INFERENCE_MODEL_CONFIG_FILE"
 #: Where the Kubernetes manifest expects its files ConfigMap to be mounted.
 K8S_MOUNT = "/etc/spyre-hydra"
 MANIFEST = "bundle.json"
@@ -98,13 +98,13 @@ exec "$py" -m vllm.entrypoints.openai.api_server --config "$here/serve.yaml" "$@
 """
 
 
-def k8s_name(plan: dict) -> str:
-    """A DNS-1123 name for the ConfigMaps of a plan."""
-    raw = f"spyre-hydra-{plan['option']}-tp{plan['tp_size']}".lower()
+def k8s_name(plan) -> str:
+    """A DNS-1123 name for the ConfigMaps of a plan (a LaunchPlan)."""
+    raw = f"spyre-hydra-{plan.option}-tp{plan.tp_size}".lower()
     return re.sub(r"[^a-z0-9-]+", "-", raw).strip("-")[:52]
 
 
-def configmap(plan: dict, env: dict, files: dict[str, str], backend: str) -> str:
+def configmap(plan, env: dict, files: dict[str, str], backend: str) -> str:
     """Two ConfigMaps: `<name>-env` (for envFrom) and `<name>-files` (serve.yaml and the
     catalog, mounted at K8S_MOUNT); the env points the plugin at the mounted catalog."""
     check_env(env)

@@ -65,9 +65,9 @@ def target_overrides(overrides) -> list[str]:
 
 
 def plan_for_target(overrides, conf_dir=None):
-    """Compose and plan for the target through the front door's stages: (LaunchPlan,
-    composed cfg, effective overrides). The plan is built against an empty environment, so
-    the exporting shell's variables stay out."""
+    """Plan for the target through the front door: (LaunchPlan, effective overrides). The
+    plan is built against an empty environment, so the exporting shell's variables stay
+    out."""
     from spyre_hydra.conftree.compose import compose_launch
     from spyre_hydra.plan.front import plan_from_config
     from spyre_hydra.plan.pipeline import check_argv
@@ -77,32 +77,35 @@ def plan_for_target(overrides, conf_dir=None):
     checked = check_argv(target_overrides(overrides), conf_dir)
     cfg = compose_launch(checked, conf_dir)
     refuse_host_env(cfg)  # ${oc.env:...} would read this host's env, not the target's
-    return plan_from_config(cfg, cfg.hydra, environ={}), cfg, checked
+    return plan_from_config(cfg, cfg.hydra, environ={}), checked
 
 
-def bundle_files(launch_plan, cfg, overrides, conf_dir, target_dir: str,
+def bundle_files(plan, overrides, target_dir: str,
                  model_path: str | None = None) -> dict[str, str]:
-    """Every file of the bundle as text (nothing written)."""
-    from spyre_hydra.conftree.roots import search_path
-    from spyre_hydra.conftree.stamp import catalog_fingerprint, installed_versions
-    from spyre_hydra.engine.launchenv import resolve_engine_args
+    """Every file of the bundle as text (nothing written), from the plan alone (its conf
+    roots, serve host/port and env)."""
+    from spyre_hydra.conftree.backends import MODEL_CONFIG_ENV
+    from spyre_hydra.conftree.stamp import installed_versions
+    from spyre_hydra.engine.launchenv import launch_env, resolve_engine_args
     from spyre_hydra.legacy.exporter import legacy_text
 
-    plan = launch_plan.to_dict()
-    backend = plan["backend"]
-    env = {k: str(v) for k, v in launch_plan.promised_env().items()}
+    data = plan.to_dict()  # the JSON edge: bundle.json holds it
+    backend = plan.backend
+    # The one launch-env builder, for the target: no host environment, the catalog where
+    # the bundle puts it; MASTER_PORT and the catalog path are rendered as defaults below.
+    full = launch_env(plan, "", {}, port=0, model_config=f"{target_dir}/model_configs.yaml")
+    env = {k: v for k, v in full.items() if k not in ("MASTER_PORT", MODEL_CONFIG_ENV)}
     files: dict[str, str] = {}
-    config_file = None
-    if backend != "cpu":
-        files["model_configs.yaml"] = legacy_text(conf_dir, plan["sendnn_version"])
-        config_file = f"{target_dir}/model_configs.yaml"
-    args = resolve_engine_args(launch_plan, conf_dir)  # builtin:tiny_* -> the built checkpoint
+    config_file = full.get(MODEL_CONFIG_ENV)
+    if config_file:
+        files["model_configs.yaml"] = legacy_text(plan.conf_tree.user_dir, plan.sendnn_version)
+    args = resolve_engine_args(plan)  # builtin:tiny_* -> the built checkpoint
     if model_path:  # where the target keeps it; served under the catalog name
         args["model"] = str(model_path)
-        args.setdefault("served_model_name", plan["model"])
-    options = serve_options(args, cfg.serve.host, cfg.serve.port)
-    about = " ".join(f"{plan['option']} tp{plan['tp_size']} {plan['runtime']} backend="
-                     f"{backend}, torch_sendnn {plan['sendnn_version']}".split())  # one line
+        args.setdefault("served_model_name", plan.model)
+    options = serve_options(args, plan.inputs.serve_host, plan.inputs.serve_port)
+    about = " ".join(f"{plan.option} tp{plan.tp_size} {plan.runtime} backend="
+                     f"{backend}, torch_sendnn {plan.sendnn_version}".split())  # one line
     files["serve.yaml"] = (f"# vllm serve --config serve.yaml  (after `. ./env.sh`); {about}. "
                            "Written by spyre-hydra export-serve.\n"
                            + yaml.safe_dump(options, sort_keys=False))
@@ -114,19 +117,19 @@ def bundle_files(launch_plan, cfg, overrides, conf_dir, target_dir: str,
         backend)
     files[bundle.MANIFEST] = json.dumps({
         "target": {"backend": backend, "dir": target_dir},
-        "overrides": list(overrides), "plan": plan, "serve_options": options,
+        "overrides": list(overrides), "plan": data, "serve_options": options,
         "versions": installed_versions(),
-        "catalog_fingerprint": catalog_fingerprint(search_path(conf_dir)),
+        "catalog_fingerprint": plan.catalog_fingerprint or plan.conf_tree.fingerprint(),
         "files": sorted([*files, bundle.MANIFEST])}, indent=2, ensure_ascii=False) + "\n"
     return files
 
 
 def _notes(plan) -> list[str]:
     """What the exporter should know about the target that the plan alone does not say."""
-    from spyre_hydra.engine.backend import detect_backend
+    from spyre_hydra.conftree.backends import detect_backend
 
     notes = list(plan.warnings)
-    if plan.backend == "sendnn" and detect_backend() != "sendnn" and \
+    if plan.backend == "sendnn" and detect_backend(plan.conf_tree) != "sendnn" and \
             plan.sendnn_version in ("", "none", "not installed", "None"):
         notes.append("torch_sendnn is not installed here, so version-dependent values take "
                      "their default. Fix: pass the target's version, e.g. sendnn_version=1.0.3.")
@@ -139,9 +142,9 @@ def export_serve(overrides, out_dir, conf_dir=None, target_dir=None, force: bool
     from spyre_hydra.conftree.protected import check_output_target
 
     check_output_target(out_dir, conf_dir)  # never into the package or a conf search path
-    plan, cfg, overrides = plan_for_target(overrides, conf_dir)
+    plan, overrides = plan_for_target(overrides, conf_dir)
     target = str(target_dir or Path(out_dir).absolute())
-    files = bundle_files(plan, cfg, overrides, conf_dir, target, model_path)
+    files = bundle_files(plan, overrides, target, model_path)
     written = bundle._write_bundle(out_dir, files, force)
     for note in _notes(plan):
         print(f"spyre-hydra export-serve: warning: {note}", file=sys.stderr)

@@ -32,7 +32,6 @@ CONF_DIR_ENV = "SPYRE_HYDRA_CONF_DIR"
 #: Set by the process that applied the plan; the processes vLLM starts from it inherit the
 #: env and skip the work (and the log line).
 APPLIED_ENV = "SPYRE_HYDRA_APPLIED"
-MODEL_CONFIG_ENV = "SENDNN_INFERENCE_MODEL_CONFIG_FILE"
 
 
 def register() -> None:
@@ -48,8 +47,8 @@ def register() -> None:
     log = logging.getLogger("vllm.spyre_hydra")
     overrides = _guarded(split_words, os.environ.get(OVERRIDES_ENV) or "", OVERRIDES_ENV)
     if any(o.split("=", 1)[0].lstrip("+~") == "model" for o in overrides):
-        plan, strict = _guarded(apply, os.environ, log, overrides)
-        hook_config_check(lambda _vc: (plan, strict), log)
+        plan = _guarded(apply, os.environ, log, overrides)
+        hook_config_check(lambda _vc: plan, log)
         return
     # No model= given: the served checkpoint picks it, once vLLM has read its config.json
     # (still before the platform's check, which is where the Spyre plugin reads the env).
@@ -87,54 +86,47 @@ def pick_option(vllm_config, conf_dir) -> str:
     return matches[0].option
 
 
-def compose_plan(overrides: list[str], conf_dir, environ) -> tuple[dict, bool]:
-    """(plan, strict) for the overrides: the front door's stages (spyre_hydra.compose), kept
-    apart only to read `strict` from the composed tree."""
-    from spyre_hydra.catalog.configurator import strict_from_env
-    from spyre_hydra.conftree.compose import compose_launch
-    from spyre_hydra.plan.front import plan_from_config
-    from spyre_hydra.plan.pipeline import check_argv
+def compose_plan(overrides: list[str], conf_dir, environ):
+    """The LaunchPlan of the overrides (the front door, spyre_hydra.compose; it carries
+    `strict`, computed once)."""
+    from spyre_hydra.plan.front import compose
 
-    cfg = compose_launch(check_argv(list(overrides), conf_dir), conf_dir)
-    plan = plan_from_config(cfg, cfg.hydra, environ)
-    return plan.to_dict(), bool(cfg.strict) or strict_from_env(environ)
+    return compose(overrides, conf_dir, environ)
 
 
-def plan_env(plan: dict, conf_dir, environ) -> dict[str, str]:
-    """What this plan sets in a plain vLLM process: its env, a MASTER_PORT and the exported
-    catalog for the Spyre backends -- only names the user has not set."""
-    from spyre_hydra.engine.backend import dynamic_env, model_config_file
-    env = {k: str(v) for k, v in {**plan.get("backend_env", {}), **plan["env"]}.items()}
-    env.update(dynamic_env(plan["backend"], environ))
-    if plan["backend"] != "cpu" and MODEL_CONFIG_ENV not in environ:
-        env[MODEL_CONFIG_ENV] = str(model_config_file(plan["sendnn_version"], conf_dir))
-    return {k: v for k, v in env.items() if k not in environ}
+def plan_env(plan, environ) -> dict[str, str]:
+    """What this plan sets in a plain vLLM process: the one launch-env builder's answer
+    without a mode's additions (only names the user has not set)."""
+    from spyre_hydra.engine.launchenv import launch_env
+
+    return launch_env(plan, "", environ)
 
 
-def apply(environ, log, overrides: list[str]) -> tuple[dict, bool]:
-    """Compose, set the env (where unset) and log the one line; returns (plan, strict)."""
+def apply(environ, log, overrides: list[str]):
+    """Compose, set the env (where unset) and log the one line; returns the plan."""
+    from spyre_hydra.conftree.backends import MODEL_CONFIG_ENV
     from spyre_hydra.legacy.drift import missing_warning
 
     conf_dir = environ.get(CONF_DIR_ENV) or None
-    plan, strict = compose_plan(overrides, conf_dir, environ)
-    env = plan_env(plan, conf_dir, environ)
+    plan = compose_plan(overrides, conf_dir, environ)
+    env = plan_env(plan, environ)
     environ.update(env)
-    environ[APPLIED_ENV] = f"{plan['option']} tp{plan['tp_size']}"
-    for warning in plan["warnings"]:
+    environ[APPLIED_ENV] = f"{plan.option} tp{plan.tp_size}"
+    for warning in plan.warnings:
         log.warning("spyre_hydra: %s", warning)
     if MODEL_CONFIG_ENV in env:
         warning = missing_warning(env[MODEL_CONFIG_ENV])
         if warning:
             log.warning("spyre_hydra: %s", warning)
-    kept = sorted(k for k in {**plan.get("backend_env", {}), **plan["env"]} if k not in env)
+    kept = sorted(k for k in plan.promised_env() if k not in env)
     late = too_late(env)
-    log.info("spyre_hydra: model=%s (%s) tp=%d backend=%s; set %s%s%s", plan["option"],
-             plan["model"], plan["tp_size"], plan["backend"],
+    log.info("spyre_hydra: model=%s (%s) tp=%d backend=%s; set %s%s%s", plan.option,
+             plan.model, plan.tp_size, plan.backend,
              ", ".join(f"{k}={v}" for k, v in env.items()) or "nothing",
              f"; kept yours: {', '.join(kept)}" if kept else "",
              f"; too late for this process, export before starting vLLM: {', '.join(late)}"
              if late else "")
-    return plan, strict
+    return plan
 
 
 #: Variables read when vLLM (or huggingface_hub) is imported, before general plugins load.
@@ -151,40 +143,35 @@ def too_late(env) -> list[str]:
     return [k for k in env if k in cached or k in _READ_AT_IMPORT]
 
 
-def compare(plan: dict, vllm_config, conf_dir=None) -> list[str]:
-    """Differences between the plan and the VllmConfig vLLM built from its CLI."""
-    from spyre_hydra.catalog.registry import get_model_registry
+def compare(plan, vllm_config) -> list[str]:
+    """Differences between the plan and the VllmConfig vLLM built from its CLI: the served
+    checkpoint and what a `vllm serve` command line sets (the one promises check's)."""
+    from spyre_hydra.engine.promises import CLI_KEYS, differences, served_matches
 
     found = []
-    mc, pc = vllm_config.model_config, vllm_config.parallel_config
-    matches = [e.name for e in get_model_registry(conf_dir).match_hf_config(mc.hf_config)]
-    if plan["model"] not in matches:
-        found.append(f"served model {mc.model!r} is matched as "
+    matches = served_matches(plan, vllm_config)
+    if plan.model not in matches:
+        found.append(f"served model {vllm_config.model_config.model!r} is matched as "
                      f"{matches[0] if matches else 'no catalog entry'}, the plan is for "
-                     f"{plan['option']} ({plan['model']})")
-    for key, promised, actual in (("tensor_parallel_size", plan["tp_size"],
-                                   pc.tensor_parallel_size),
-                                  ("max_model_len", plan["engine_args"]["max_model_len"],
-                                   mc.max_model_len)):
-        if promised != actual:
-            found.append(f"--{key.replace('_', '-')} is {actual}, the plan says {promised}")
+                     f"{plan.option} ({plan.model})")
+    for key, promised, actual in differences(plan, vllm_config, CLI_KEYS):
+        found.append(f"--{key.replace('_', '-')} is {actual}, the plan says {promised}")
     return found
 
 
 def hook_config_check(planned, log) -> None:
     """Wrap the platform's check_and_update_config (the first point where vLLM's parsed CLI
-    is a VllmConfig) to compare it with the plan; `planned(vllm_config)` gives (plan,
-    strict) -- composed already, or now from the served checkpoint."""
+    is a VllmConfig) to compare it with the plan; `planned(vllm_config)` gives the plan --
+    composed already, or now from the served checkpoint."""
     from vllm.platforms import current_platform
 
     cls = type(current_platform)
     original = cls.check_and_update_config
-    conf_dir = os.environ.get(CONF_DIR_ENV) or None
 
     def check_and_update_config(klass, vllm_config) -> None:
-        plan, strict = planned(vllm_config)
-        differences = compare(plan, vllm_config, conf_dir)
-        if differences and strict:
+        plan = planned(vllm_config)
+        differences = compare(plan, vllm_config)
+        if differences and plan.strict:
             raise ValueError("spyre_hydra (strict): the server differs from the composed plan: "
                              + "; ".join(differences) + f". Fix: serve as the plan says, or "
                              f"change {OVERRIDES_ENV}.")

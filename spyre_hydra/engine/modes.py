@@ -11,28 +11,30 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 from typing import Any, Mapping
 
-from spyre_hydra.engine.backend import detect_backend, hydra_conf_dir
+from spyre_hydra.conftree.backends import MODEL_CONFIG_ENV, detect_backend
 from spyre_hydra.engine.gcpolicy import collector_paused
 from spyre_hydra.engine.launchenv import (  # noqa: F401 - API
-    MODEL_CONFIG_ENV,
     backend_name,
     launch_env,
     resolve_engine_args,
 )
-from spyre_hydra.errors import PlanMismatchError, PlatformError, SpyreHydraError
+from spyre_hydra.engine.promises import (  # noqa: F401 - API
+    check_env,
+    check_promises,
+    check_registry,
+)
+from spyre_hydra.errors import PlatformError, SpyreHydraError
 from spyre_hydra.plan.engine_checks import engine_error
-from spyre_hydra.plan.inputs import read_prompts
 from spyre_hydra.plan.launchplan import LaunchPlan
 from spyre_hydra.plan.pipeline import check_engine
 
 
 def as_plan(plan: LaunchPlan | Mapping) -> LaunchPlan:
-    """A LaunchPlan, also from its JSON form (a sweep's fresh-process worker passes that)."""
+    """A LaunchPlan, also from its JSON form (the JSON edge: a sweep's worker, result.json)."""
     return plan if isinstance(plan, LaunchPlan) else LaunchPlan.from_dict(plan)
 
 
@@ -41,81 +43,22 @@ def promised_env(plan: LaunchPlan | Mapping) -> dict:
     return as_plan(plan).promised_env()
 
 
-def check_registry(plan: LaunchPlan, vc, strict: bool, conf_dir=None):
-    """Run the catalog's configurator on the real VllmConfig, as the plan did; returns its
-    summary (None when the runtime is unsupported and strict is off, as in the plan)."""
-    from spyre_hydra.catalog.registry import get_model_registry
-
-    registry = get_model_registry(conf_dir)
-    hf = vc.model_config.hf_config
-    matches = [e.name for e in registry.match_hf_config(hf)]
-    if plan.model not in matches:
-        raise PlanMismatchError(
-            "model", plan.model, matches[0] if matches else None,
-            f"the checkpoint's config.json (model_type={getattr(hf, 'model_type', None)!r}) "
-            f"{'matches ' + matches[0] if matches else 'matches no catalog entry'}; point "
-            f"model.path at a checkpoint of {plan.option}, or use model=auto model_path=DIR "
-            "to pick the entry from the checkpoint.")
-    configurator = registry.get_configurator_for_runtime(
-        vc, [list(s) for s in plan.warmup_shapes] or None,
-        sendnn_version=plan.sendnn_version, strict=strict)
-    if configurator is None:
-        return None
-    if configurator.model_name != plan.model:  # a tie the catalog breaks the other way
-        raise PlanMismatchError("model", plan.model, configurator.model_name,
-                                "give the intended entry a higher priority (spyre-hydra check).")
-    return configurator.configure(vc)
-
-
-def check_env(plan: LaunchPlan, environ=None) -> None:
-    """Raise PlanMismatchError when a variable the plan promised has another value (a user
-    export of a backend variable, say): checked before vllm is imported."""
-    environ = os.environ if environ is None else environ
-    for key, promised in promised_env(plan).items():
-        if environ.get(key) != str(promised):
-            raise PlanMismatchError(f"env.{key}", str(promised), environ.get(key),
-                                    f"unset {key} (or export {key}={promised}) and rerun.")
-
-
-def check_promises(plan: LaunchPlan, vc, environ=None) -> None:
-    """Raise PlanMismatchError on the first value the VllmConfig or env does not keep."""
-    ea = plan.args
-    found = [("tensor_parallel_size", plan.tp_size, vc.parallel_config.tensor_parallel_size),
-             ("world_size", plan.tp_size, vc.parallel_config.world_size),
-             ("max_model_len", ea["max_model_len"], vc.model_config.max_model_len),
-             ("max_num_seqs", ea["max_num_seqs"], vc.scheduler_config.max_num_seqs)]
-    if ea.get("num_gpu_blocks_override") is not None:
-        found.append(("num_gpu_blocks_override", ea["num_gpu_blocks_override"],
-                      vc.cache_config.num_gpu_blocks_override))
-    if ea.get("max_num_batched_tokens") is not None:
-        found.append(("max_num_batched_tokens", ea["max_num_batched_tokens"],
-                      vc.scheduler_config.max_num_batched_tokens))
-    for key, promised, actual in found:
-        if promised != actual:
-            raise PlanMismatchError(f"engine_args.{key}", promised, actual,
-                                    "the platform changed it; pick a supported layout "
-                                    "(spyre-hydra list) or set the value it needs.")
-    check_env(plan, environ)  # again: the platform hook writes os.environ too
-
-
-def _prompts(cfg) -> list[str]:
-    """cfg.prompts_file (one prompt per line) or else cfg.prompts; never empty."""
-    return read_prompts(cfg.get("prompts_file"), cfg.get("prompts"))
-
-
-def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
-    """Build, check and run the plan's VllmConfig for mode config, generate or serve; any
-    failure ends as a SpyreHydraError (EngineError for vLLM's own exceptions)."""
+def run_mode(plan: LaunchPlan, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build, check and run the plan's VllmConfig for an engine mode (config, generate,
+    serve); any failure ends as a SpyreHydraError (EngineError for vLLM's own exceptions).
+    The launch env is applied to os.environ (vLLM reads it there) and taken out afterwards;
+    `environ` (default os.environ) is what the user already set."""
     from spyre_hydra.engine.build import applied_env
 
     plan = as_plan(plan)
-    mode, conf_dir, timings, out = plan.mode, hydra_conf_dir(), {}, sys.stdout
-    if mode != "config" and backend_name(plan) == "sendnn" and detect_backend() != "sendnn":
+    mode, timings, out = plan.mode, {}, sys.stdout
+    if mode != "config" and backend_name(plan) == "sendnn" and \
+            detect_backend(plan.conf_tree) != "sendnn":
         raise PlatformError(f"backend=sendnn with mode={mode} needs a Spyre card and "
                             "torch_sendnn, which is not installed here. Fix: backend=eager "
                             "(the Spyre plugin on CPU), or mode=config to build the config only.")
     t0 = time.perf_counter()
-    env = launch_env(plan, mode, conf_dir)
+    env = launch_env(plan, mode, environ)
     if MODEL_CONFIG_ENV in env:  # the plugin will read only the composed catalog
         from spyre_hydra.legacy.drift import missing_warning
 
@@ -125,13 +68,11 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
     # The plugin and FMS print banners with print(); stdout is kept for the result (JSON
     # for mode=config) by sending everything else to stderr.
     with contextlib.redirect_stdout(sys.stderr), applied_env(env, keep=False):
-        from spyre_hydra.catalog.configurator import strict_from_env
-
         check_env(plan)
-        prompts = _prompts(cfg) if mode == "generate" else []
-        engine_args = resolve_engine_args(plan, conf_dir)
+        engine_args = resolve_engine_args(plan)
         # The pipeline's last stage: seconds before vLLM would say it.
-        check_engine(engine_args, mode, cfg.serve if mode == "serve" else None)
+        check_engine(engine_args, mode, {"host": plan.inputs.serve_host,
+                                         "port": plan.inputs.serve_port})
         stage = "importing vLLM"
         try:
             t1 = time.perf_counter()
@@ -149,13 +90,13 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
                     from spyre_hydra.engine.run import serve_args
 
                     stage = "parsing the serve options"
-                    server = serve_args(engine_args, str(cfg.serve.host), int(cfg.serve.port))
+                    server = serve_args(engine_args, plan.inputs.serve_host,
+                                        plan.inputs.serve_port)
                     names = set(engine_arg_names())
                     engine_args = {k: v for k, v in engine_args.items() if k in names}
                 stage = "building the vLLM config"
                 vc = build_vllm_config(engine_args)
-            summary = check_registry(plan, vc, bool(cfg.get("strict")) or strict_from_env(),
-                                     conf_dir)
+            summary = check_registry(plan, vc)
             check_promises(plan, vc)
             timings["config_s"] = round(time.perf_counter() - t0, 3)
             result: dict[str, Any] = {
@@ -166,7 +107,7 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
                 print(json.dumps(result["summary"], indent=2), file=out, flush=True)
             elif mode == "generate":
                 stage = "running the engine"
-                result["completions"] = _generate(vc, prompts, cfg, timings, out)
+                result["completions"] = _generate(vc, plan, timings, out)
             elif mode == "serve":
                 from spyre_hydra.engine.run import serve
 
@@ -182,13 +123,13 @@ def run_mode(plan: LaunchPlan | Mapping, cfg) -> dict[str, Any]:
     return result
 
 
-def _generate(vc, prompts: list[str], cfg, timings: dict, out) -> list[dict]:
+def _generate(vc, plan: LaunchPlan, timings: dict, out) -> list[dict]:
     from spyre_hydra.engine.run import generate
 
-    rows = generate(vc, prompts, int(cfg.get("max_tokens") or 16))
+    rows = generate(vc, list(plan.inputs.prompts), plan.inputs.max_tokens)
     for key in ("engine_start_s", "generate_s", "tokens_per_s"):
         timings[key] = rows[0][key] if rows else None
-    if str(cfg.model.get("path") or "").startswith("builtin:"):
+    if plan.builtin_model:
         # Say so, or a first-time user reads the noise as a broken install.
         print("(tiny random-weight model: the completions are noise; the path and timings are "
               "what counts)", file=out, flush=True)

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
+from spyre_hydra.conftree.stamp import SPYRE_PLUGIN_DISTRIBUTIONS as PLUGIN_DISTRIBUTIONS
 from spyre_hydra.io.reading import InputError, load_yaml
 
-PLUGIN_DISTRIBUTIONS = ("sendnn-inference", "vllm-spyre")
 PLUGIN_FILES = ("sendnn_inference/config/model_configs.yaml",
                 "vllm_spyre/config/model_configs.yaml")
 

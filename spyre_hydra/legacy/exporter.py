@@ -137,9 +137,9 @@ def export_legacy(out_path, conf_dir=None, sendnn_version=None, force: bool = Fa
     check_output_target(out_path, conf_dir)  # never into the package or a conf search path
     text = legacy_text(conf_dir, sendnn_version)
     out = Path(out_path)
-    from spyre_hydra.catalog.loader import _yaml_paths
+    from spyre_hydra.conftree.stamp import conf_files
 
-    sources = _yaml_paths(Path(conf_dir)) if conf_dir else []  # never overwrite the input
+    sources = conf_files(Path(conf_dir)) if conf_dir else []  # never overwrite the input
     try:
         return write_text(out, text, force=force, sources=sources)
     except OutputError as exc:

@@ -58,4 +58,11 @@ def plugin_catalog_file(sendnn_version: str | None, conf_dir=None) -> Path:
     return path
 
 
-__all__ = ["plugin_catalog_file"]
+def model_config_file(sendnn_version: str | None, tree=None) -> Path:
+    """plugin_catalog_file for a ConfTree (None: the shipped one), as launches call it."""
+    from spyre_hydra.conftree.tree import ConfTree
+
+    return plugin_catalog_file(sendnn_version, ConfTree.of(tree).user_dir)
+
+
+__all__ = ["model_config_file", "plugin_catalog_file"]

@@ -113,9 +113,7 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
     out = []
     for item in argv:
         out += rewrites.get(item, [item])
-    from spyre_hydra.engine.backend import (
-        resolve_auto_backend,  # metadata only: never imports torch
-    )
+    from spyre_hydra.plan.backend_argv import resolve_auto_backend  # metadata only
 
     return resolve_auto_backend(out, parsed, [o for a in overrides
                                               for o in rewrites.get(a, [a])], roots)

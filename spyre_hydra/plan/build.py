@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from types import SimpleNamespace
 
 from omegaconf import DictConfig
 
@@ -17,7 +16,7 @@ from spyre_hydra.catalog.configurator import (DeviceSettings, custom_code_allowe
 from spyre_hydra.catalog.model_entry import ModelEntry
 from spyre_hydra.catalog.validate import child, to_plain
 from spyre_hydra.errors import Problem, UnsupportedRuntimeError
-from spyre_hydra.plan.launchplan import LaunchPlan, Provenance
+from spyre_hydra.plan.launchplan import LaunchPlan, Provenance, RunInputs
 from spyre_hydra.plan.pipeline import check_tree
 
 #: Plan keys that map straight onto vLLM EngineArgs fields.
@@ -128,15 +127,13 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
                    "max_num_batched_tokens": user.get("max_num_batched_tokens",
                                                       settings.max_num_batched_tokens)}
     engine_args.update({k: v for k, v in user.items() if k not in engine_args})
-    fake = SimpleNamespace(  # what the VllmConfig will hold, for the configurator's preview
-        parallel_config=SimpleNamespace(world_size=tp),
-        cache_config=SimpleNamespace(num_gpu_blocks_override=user.get("num_gpu_blocks_override")),
-        scheduler_config=SimpleNamespace(max_num_batched_tokens=user.get("max_num_batched_tokens")))
-    # the model's own configurator when its file names one (checked without vLLM)
-    # the opt-in is this process's (os.environ), not the env the plan is for (bundles: {})
+    # the model's own configurator when its file names one (checked without vLLM), on the
+    # values the VllmConfig will hold; the opt-in to import a user's configurator is this
+    # process's (os.environ), not the env the plan is for (bundles: {})
     configurator = make_configurator(model, {tp: settings}, strict, source("model.configurator"),
                                      custom_code_allowed(), warnings)
-    summary = configurator.preview(fake, environ)
+    summary = configurator.preview_layout(tp, user.get("num_gpu_blocks_override"),
+                                          user.get("max_num_batched_tokens"), environ)
     configurator.check(summary)
     backend_env = {k: str(v) for k, v in (tree["backend"].get("env") or {}).items()}
     env = {k: str(v.applied) for k, v in summary.env_vars.items()}
@@ -151,6 +148,22 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         entry.name, entry.option, tp, str(tree["sendnn_version"]["version"]), rt["name"],
         tree["mode"], tree["backend"]["name"], engine_args, env, backend_env, shapes,
         supported, summary.format_log_message(), summary.conflicts(), warnings, provenance,
-        installed_versions(), catalog_fingerprint(roots) if roots else "",
-        dict(profile) if profile else None,
+        installed_versions(), catalog_fingerprint(roots) if roots else "", strict,
+        run_inputs(tree), dict(profile) if profile else None,
         "catalog-verified" if supported else "tune-measured" if measured else "neither")
+
+
+def run_inputs(tree: Mapping) -> RunInputs:
+    """The run inputs of a checked tree: prompts only for a mode that reads them (the
+    pipeline's inputs stage checked them already)."""
+    from spyre_hydra.conftree.modes import MODES
+    from spyre_hydra.plan.inputs import read_prompts
+
+    spec = MODES.get(str(tree["mode"]))
+    prompts = read_prompts(tree.get("prompts_file"), tree.get("prompts")) \
+        if spec is not None and spec.prompts else ()
+    serve = tree.get("serve") or {}
+    sweep = {k: v for k, v in (tree.get("sweep") or {}).items()}
+    return RunInputs(prompts, int(tree.get("max_tokens") or 16),
+                     str(serve.get("host", "127.0.0.1")), int(serve.get("port", 8000)),
+                     dict(tree.get("bench") or {}), sweep)

@@ -47,7 +47,10 @@ def check_model(engine_args: Mapping[str, Any], mode: str, environ=None) -> None
                               "here (HF_HUB_OFFLINE=1, set by the backend) with no cached copy. "
                               "Fix: model.path=/path/to/checkpoint")
         return
-    if mode not in ("generate", "serve") or engine_args.get("skip_tokenizer_init"):
+    from spyre_hydra.conftree.modes import MODES
+
+    spec = MODES.get(mode)
+    if spec is None or not spec.tokenizer or engine_args.get("skip_tokenizer_init"):
         return
     tok = Path(str(engine_args.get("tokenizer") or model)).expanduser()
     if tok.is_dir() and not any((tok / name).is_file() for name in TOKENIZER_FILES):

@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from spyre_hydra.catalog.builtin import BUILTIN
 from spyre_hydra.errors import ConfigValidationError, Problem, UnknownModelError
-
-BUILTIN = "builtin:"
 
 
 def read_prompts(prompts_file: Any, prompts: Any) -> list[str]:
@@ -43,12 +42,11 @@ def read_prompts(prompts_file: Any, prompts: Any) -> list[str]:
 
 
 def _builtin_problem(path: str) -> Problem | None:
-    from spyre_hydra.engine.tiny_model import KINDS  # stdlib-only module: no torch at plan time
+    from spyre_hydra.catalog.builtin import builtin_kind, builtin_names
 
-    kind = path[len(BUILTIN):].removeprefix("tiny_")
-    if kind in KINDS:
+    if builtin_kind(path):
         return None
-    valid = ", ".join(BUILTIN + "tiny_" + k for k in KINDS)
+    valid = ", ".join(builtin_names())
     return Problem("model.path", f"{path!r} is not a builtin checkpoint. Valid: {valid}.",
                    fix="model.path=builtin:tiny_granite, or a checkpoint directory")
 
@@ -127,7 +125,10 @@ def check_inputs(tree: Mapping, strict: bool) -> list[str]:
                 problems.append(problem)
             else:
                 warnings += [w for w in [_architecture_check(tree, path, hf, strict)] if w]
-    if tree.get("mode") == "generate":
+    from spyre_hydra.conftree.modes import MODES
+
+    spec = MODES.get(str(tree.get("mode")))
+    if spec is not None and spec.prompts:
         try:
             read_prompts(tree.get("prompts_file"), tree.get("prompts"))
         except ConfigValidationError as error:

@@ -1,8 +1,12 @@
 """LaunchPlan: the typed, frozen result of composing and checking one launch.
 
-`to_dict()` is the `mode=plan` JSON contract (every key of the older plan dict keeps its
-meaning; provenance, versions and catalog_fingerprint are added). The engine side reads the
-typed fields; `from_dict` rebuilds a plan from that JSON (a sweep's fresh-process worker).
+The plan is everything a run needs: what vLLM is given, `strict`, the run inputs (prompts,
+max_tokens, serve host/port, bench and sweep settings) and the conf roots it was composed
+from. The engine, sweeps, the vLLM plugin, bundles and explain take a plan, never the
+composed tree. `to_dict()` is the `mode=plan` JSON contract (every key of the older plan
+dict keeps its meaning; provenance, versions, catalog_fingerprint, strict and inputs are
+added); `from_dict` rebuilds the plan from it (a sweep's result.json, its worker process).
+vLLM's VllmConfig for a plan is the engine's: spyre_hydra.engine.launchenv.vllm_config.
 """
 
 from __future__ import annotations
@@ -37,6 +41,42 @@ class Provenance:
     def to_dict(self) -> dict[str, Any]:
         return {"choices": dict(self.choices), "files": dict(self.files),
                 "overrides": list(self.overrides), "conf_roots": list(self.conf_roots)}
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run reads besides the engine settings."""
+
+    prompts: tuple[str, ...] = ()
+    """mode=generate: the prompts (prompts_file read at plan time); empty for other modes."""
+    max_tokens: int = 16
+    """tokens to generate per prompt (generate; bench's default new_tokens for cb)."""
+    serve_host: str = "127.0.0.1"
+    """mode=serve: the address the server binds to."""
+    serve_port: int = 8000
+    """mode=serve: the port the server listens on."""
+    bench: Mapping[str, Any] = field(default_factory=dict)
+    """mode=bench: the bench.* settings."""
+    sweep: Mapping[str, Any] = field(default_factory=dict)
+    """the sweep.* options (repeats, skip_unsupported, ...) without the named sweep's params."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prompts", tuple(str(p) for p in self.prompts))
+        object.__setattr__(self, "bench", _frozen(self.bench))
+        object.__setattr__(self, "sweep", _frozen(self.sweep))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"prompts": list(self.prompts), "max_tokens": self.max_tokens,
+                "serve": {"host": self.serve_host, "port": self.serve_port},
+                "bench": dict(self.bench), "sweep": dict(self.sweep)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "RunInputs":
+        data = data or {}
+        serve = data.get("serve") or {}
+        return cls(tuple(data.get("prompts") or ()), int(data.get("max_tokens") or 16),
+                   str(serve.get("host") or "127.0.0.1"), int(serve.get("port") or 8000),
+                   data.get("bench") or {}, data.get("sweep") or {})
 
 
 @dataclass(frozen=True)
@@ -79,6 +119,10 @@ class LaunchPlan:
     """installed package versions (spyre_hydra.conftree.stamp.installed_versions)."""
     catalog_fingerprint: str = ""
     """sha256 of the conf trees searched (spyre_hydra.conftree.stamp.catalog_fingerprint)."""
+    strict: bool = False
+    """strict=true or SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG: computed once, at plan time."""
+    inputs: RunInputs = field(default_factory=RunInputs)
+    """prompts, max_tokens, serve host/port, bench and sweep settings of this run."""
     profile: Mapping[str, Any] | None = None
     """the model profile applied (profile=<name>): name, id, file, as_measured, overridden,
     evidence; None without profile=."""
@@ -106,6 +150,7 @@ class LaunchPlan:
             "conflicts": list(self.conflicts), "warnings": list(self.warnings),
             "provenance": self.provenance.to_dict(), "versions": dict(self.versions),
             "catalog_fingerprint": self.catalog_fingerprint,
+            "strict": self.strict, "inputs": self.inputs.to_dict(),
             "profile": dict(self.profile) if self.profile is not None else None,
             "layout": self.layout,
         }
@@ -123,6 +168,7 @@ class LaunchPlan:
             Provenance(prov.get("choices") or {}, prov.get("files") or {},
                        tuple(prov.get("overrides") or ()), tuple(prov.get("conf_roots") or ())),
             data.get("versions") or {}, data.get("catalog_fingerprint") or "",
+            bool(data.get("strict")), RunInputs.from_dict(data.get("inputs")),
             data.get("profile"), data.get("layout") or "")
 
     def replace(self, **changes: Any) -> "LaunchPlan":
@@ -139,19 +185,20 @@ class LaunchPlan:
         return {k: v for k, v in self.args.items()
                 if not (v is None and k in DEFAULT_WHEN_NONE)}
 
-    def vllm_config(self, conf_dir=None):
-        """vLLM's VllmConfig for this plan (imports vLLM; sets the launch env in os.environ
-        first, as vLLM reads it at import and the engine started from the config later).
-        A checkpoint that cannot be loaded here raises EngineError, as mode=config does."""
-        import os
+    @property
+    def conf_tree(self):
+        """The conf roots this plan was composed from (a ConfTree; the shipped tree when the
+        plan names none)."""
+        from spyre_hydra.conftree.tree import ConfTree
 
-        from spyre_hydra.engine.build import build_vllm_config
-        from spyre_hydra.engine.launchenv import launch_env, resolve_engine_args
-        from spyre_hydra.plan.engine_checks import check_model
+        return ConfTree.of(self.provenance.conf_roots)
 
-        args, env = resolve_engine_args(self, conf_dir), launch_env(self, "config", conf_dir)
-        check_model(args, "config", {**os.environ, **env})  # before seconds of vLLM imports
-        return build_vllm_config(args, env)
+    @property
+    def builtin_model(self) -> bool:
+        """Whether vLLM loads a builtin tiny checkpoint (random weights)."""
+        from spyre_hydra.catalog.builtin import BUILTIN
+
+        return str(self.args.get("model", "")).startswith(BUILTIN)
 
 
-__all__ = ["LaunchPlan", "Provenance"]
+__all__ = ["LaunchPlan", "Provenance", "RunInputs"]

@@ -82,7 +82,10 @@ def check_tree(tree: Mapping, source: Sources, devices=(), unresolved=(),
 def check_engine(engine_args: Mapping[str, Any], mode: str, serve: Mapping | None = None,
                  environ=None) -> None:
     """Stage engine: what vLLM would fail on after seconds of imports (EngineError)."""
-    if mode == "serve" and serve is not None:
+    from spyre_hydra.conftree.modes import MODES
+
+    spec = MODES.get(mode)
+    if spec is not None and spec.server and serve is not None:
         check_port(str(serve["host"]), int(serve["port"]))
     check_engine_model(engine_args, mode, environ)
 

@@ -10,16 +10,17 @@ from collections.abc import Mapping
 from spyre_hydra.catalog.model_entry import ModelEntry
 from spyre_hydra.catalog.names import host_problem
 from spyre_hydra.catalog.rules import check_shapes
-from spyre_hydra.conftree.schema import MODES, RUNTIMES
+from spyre_hydra.conftree.modes import mode_names
+from spyre_hydra.conftree.schema import RUNTIMES
 from spyre_hydra.conftree.versions import parse_version
 from spyre_hydra.errors import ConfigValidationError, PlatformError, Problem, VersionError
 
 
 def runtime_problems(tree: Mapping, source) -> list[Problem]:
     problems = []
-    if tree["mode"] not in MODES:
+    if tree["mode"] not in mode_names():  # the mode table: registered modes too
         problems.append(Problem("mode", f"{tree['mode']!r} is not a mode. Valid: "
-                                f"{', '.join(MODES)}.", source("mode"), "mode=plan"))
+                                f"{', '.join(mode_names())}.", source("mode"), "mode=plan"))
     rt = tree["runtime"]
     if rt["name"] not in RUNTIMES:
         problems.append(Problem("runtime.name", f"{rt['name']!r} is not a runtime. Valid: "

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,6 @@ from spyre_hydra.errors import SpyreHydraError
 from spyre_hydra.io.writer import open_stream
 from spyre_hydra.sweep.bench_metrics import combine, metrics_of, spread
 
-SPYRE_BACKENDS = ("sendnn", "eager")
 #: Overrides that choose what to measure, not which engine runs: never part of a server.
 NOT_SERVER = ("mode=", "bench.", "sweep.", "+sweep", "hydra.")  # "mode=": not model=
 
@@ -45,13 +43,6 @@ class _Server:
 _current: _Server | None = None
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def server_overrides(overrides) -> list[str]:
     """The point's overrides that shape the engine (bench and sweep settings removed, but
     sweep.explore kept: it decides whether an unlisted layout gets the device settings)."""
@@ -60,9 +51,10 @@ def server_overrides(overrides) -> list[str]:
             and not str(o).startswith("+sweep=")]
 
 
-def engine_key(plan: dict, env: dict) -> str:
+def engine_key(plan, env: dict) -> str:
     """What makes two points need different servers."""
-    keep = {k: plan.get(k) for k in ("model", "option", "tp_size", "sendnn_version", "runtime",
+    data = plan.to_dict()
+    keep = {k: data.get(k) for k in ("model", "option", "tp_size", "sendnn_version", "runtime",
                                      "backend", "engine_args", "env", "backend_env",
                                      "warmup_shapes")}
     return json.dumps({"plan": keep, "env": sorted(env.items())}, sort_keys=True, default=str)
@@ -93,7 +85,7 @@ def stop_server() -> None:
 atexit.register(stop_server)
 
 
-def get_server(plan: dict, overrides, env: dict, job_dir: Path, timeout: float) -> _Server:
+def get_server(plan, overrides, env: dict, job_dir: Path, timeout: float) -> _Server:
     """The server of this plan: the running one when it fits, else a new one (the old one is
     stopped first: one engine at a time)."""
     global _current
@@ -101,6 +93,8 @@ def get_server(plan: dict, overrides, env: dict, job_dir: Path, timeout: float) 
     if _current is not None and _current.key == key and _current.proc.poll() is None:
         _current.reused = True
         return _current
+    from spyre_hydra.engine.ports import free_port
+
     stop_server()
     port = free_port()
     log = job_dir / "server.log"
@@ -130,16 +124,16 @@ def get_server(plan: dict, overrides, env: dict, job_dir: Path, timeout: float) 
     return _current
 
 
-def workload(plan: dict, cfg) -> dict[str, Any]:
+def workload(plan) -> dict[str, Any]:
     """prompt_len, new_tokens, concurrency, num_prompts and request rate of this point."""
-    bench = dict(cfg.get("bench") or {})
-    shapes = plan.get("warmup_shapes") or []
-    args = plan["engine_args"]
+    bench = dict(plan.inputs.bench)
+    shapes = plan.warmup_shapes
+    args = plan.args
     if shapes:
         prompt, new, batch = max(s[0] for s in shapes), max(s[1] for s in shapes), \
             max(s[2] for s in shapes)
     else:
-        prompt, new, batch = args["max_model_len"] // 2, int(cfg.get("max_tokens") or 16), \
+        prompt, new, batch = args["max_model_len"] // 2, plan.inputs.max_tokens, \
             args["max_num_seqs"]
     # random prompts are decoded and tokenized again, which can add a token or two: leave
     # 1/16 of the shape as slack so no request exceeds the compiled prompt length
@@ -151,10 +145,11 @@ def workload(plan: dict, cfg) -> dict[str, Any]:
             "request_rate": str(bench.get("request_rate") or "inf")}
 
 
-def client_command(plan: dict, backend: str, port: int, model: str, tokenizer: str,
+def client_command(plan, spyre: bool, port: int, model: str, tokenizer: str,
                    load: dict, job_dir: Path, name: str) -> list[str]:
-    """The benchmark client's command line (sendnn-bench serve or vllm bench serve)."""
-    if backend in SPYRE_BACKENDS:
+    """The benchmark client's command line: sendnn-bench serve when the backend runs the
+    Spyre plugin (`spyre`), else vllm bench serve."""
+    if spyre:
         head = [sys.executable, "-m", "sendnn_inference.benchmarks.spyre_bench_serve"]
         extra = ["--detailed-timeline"]
     else:
@@ -187,32 +182,34 @@ def spyre_stats(result: dict) -> dict[str, Any]:
     return out
 
 
-def engine_side(plan: dict) -> tuple[str, dict[str, Any]]:
-    """The backend and the EngineArgs the server of a plan (its JSON form) runs with."""
-    from spyre_hydra.engine.modes import as_plan, backend_name, resolve_engine_args
+def engine_side(plan) -> tuple[Any, dict[str, Any]]:
+    """The backend (the backend table's entry) and the EngineArgs the server of a plan
+    runs with."""
+    from spyre_hydra.engine.launchenv import plan_backend, resolve_engine_args
 
-    typed = as_plan(plan)
-    return backend_name(typed), resolve_engine_args(typed)
+    return plan_backend(plan), resolve_engine_args(plan)
 
 
-def run_bench(plan: dict, cfg, hc, env: dict, job_dir: Path) -> dict[str, Any]:
-    """Start or reuse the server, run the benchmark sweep.repeats times, return the record."""
+def run_bench(plan, env: dict, job) -> dict[str, Any]:
+    """Start or reuse the server, run the benchmark sweep.repeats times, return the record.
+    `job`: the sweep job (its dir and overrides: spyre_hydra.sweep.job.JobInfo)."""
+    job_dir = Path(job.dir)
     job_dir.mkdir(parents=True, exist_ok=True)
-    bench = dict(cfg.get("bench") or {})
+    bench = dict(plan.inputs.bench)
     backend, resolved = engine_side(plan)
     env = dict(env)
-    if backend in SPYRE_BACKENDS:
+    if backend.spyre_plugin:
         env["SENDNN_INFERENCE_BENCH_METRICS_ENABLED"] = "1"
-    server = get_server(plan, list(hc.overrides.task), env, job_dir,
+    server = get_server(plan, list(job.overrides), env, job_dir,
                         float(bench.get("server_timeout_s") or 600))
     model = str(resolved.get("served_model_name") or resolved["model"])
-    load = workload(plan, cfg)
-    repeats = max(1, int((cfg.get("sweep") or {}).get("repeats") or 1))
+    load = workload(plan)
+    repeats = max(1, int(plan.inputs.sweep.get("repeats") or 1))
     runs, spyre, files = [], {}, []
     for index in range(repeats):
         name = f"bench_{index}.json"
-        cmd = client_command(plan, backend, server.port, model, str(resolved["model"]), load,
-                             job_dir, name)
+        cmd = client_command(plan, backend.spyre_plugin, server.port, model,
+                             str(resolved["model"]), load, job_dir, name)
         with open_stream(job_dir / "bench.log", append=True) as log:  # the client's log
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                   check=False)
@@ -225,7 +222,7 @@ def run_bench(plan: dict, cfg, hc, env: dict, job_dir: Path) -> dict[str, Any]:
         spyre = spyre_stats(result) or spyre
         files.append(str(path))
     timeline = sorted(str(p) for p in job_dir.glob("*_detailed_timeline.html"))
-    return {"client": "sendnn-bench serve" if backend in SPYRE_BACKENDS else
+    return {"client": "sendnn-bench serve" if backend.spyre_plugin else
             "vllm bench serve", "workload": load, "server_start_s": server.start_s,
             "server_reused": server.reused, "server_log": str(server.log), "metrics": combine(runs), "runs": runs,
             "spread": spread(runs) if repeats > 1 else {}, "spyre": spyre,

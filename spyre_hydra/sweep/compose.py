@@ -37,7 +37,7 @@ class Checked:
     """The outcome of composing and checking one point."""
 
     point: list[str]
-    plan: dict[str, Any] | None = None
+    plan: Any = None  # the point's LaunchPlan
     config: DictConfig | None = None
     bad: str | None = None      # refused by a check: skippable with sweep.skip_unsupported
     broken: str | None = None   # Hydra cannot compose it, or no checkpoint: never skipped
@@ -201,16 +201,18 @@ class PointComposer:
         return result
 
 
-def plan_point(cfg: DictConfig, engine: bool = True) -> dict[str, Any]:
-    """Plan a composed point and apply the sweep's checks (raises SpyreHydraError)."""
+def plan_point(cfg: DictConfig, engine: bool = True, hc=None):
+    """Plan a composed point and apply the sweep's checks: its LaunchPlan (raises
+    SpyreHydraError). `hc`: the Hydra node, when the tree has none (a job's task config)."""
+    from spyre_hydra.conftree.modes import mode_spec
     from spyre_hydra.plan.front import plan_from_config  # the single launch's own pipeline
     from spyre_hydra.sweep.preflight import point_problems
 
-    plan = plan_from_config(cfg, cfg.hydra).to_dict()
+    plan = plan_from_config(cfg, cfg.hydra if hc is None else hc)
     problems = point_problems(plan, cfg)
     if problems:
         raise PointError(" ".join(problems))
-    loadable = loadable_problems(plan) if engine and plan["mode"] != "plan" else []
+    loadable = loadable_problems(plan) if engine and not mode_spec(plan.mode).in_process else []
     if loadable:
         raise NotLoadableError(" ".join(loadable))
     return plan
@@ -219,21 +221,22 @@ def plan_point(cfg: DictConfig, engine: bool = True) -> dict[str, Any]:
 _LOADABLE: dict[tuple, list[str]] = {}
 
 
-def loadable_problems(plan: dict[str, Any]) -> list[str]:
+def loadable_problems(plan) -> list[str]:
     """Engine modes: the checkpoint must be loadable on this machine (memoised per model)."""
     import os
 
+    from spyre_hydra.conftree.modes import mode_spec
     from spyre_hydra.plan.engine_checks import check_model
 
-    model = str(plan["engine_args"]["model"])
-    if model.startswith("builtin:"):
+    if plan.builtin_model:
         return []  # built locally on first use
-    env = {**os.environ, **(plan.get("backend_env") or {})}
-    key = (model, plan["mode"], env.get("HF_HUB_OFFLINE"))
+    model = str(plan.args["model"])
+    env = {**os.environ, **plan.backend_env}
+    mode = mode_spec(plan.mode).checks_as
+    key = (model, mode, env.get("HF_HUB_OFFLINE"))
     if key not in _LOADABLE:
         try:
-            check_model(plan["engine_args"], "serve" if plan["mode"] == "bench"
-                        else plan["mode"], env)
+            check_model(plan.args, mode, env)
             _LOADABLE[key] = []
         except SpyreHydraError as error:
             _LOADABLE[key] = [str(error)]

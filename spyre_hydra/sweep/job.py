@@ -4,8 +4,10 @@ A job never raises: Hydra's basic sweeper re-raises the first failed job after i
 would drop the rest, so every outcome -- ok, failed with the error, skipped -- goes into the
 job's result.json and the return value instead.
 
-Engine jobs (mode=config|generate) run `spyre_hydra.engine.run.run_mode(plan, cfg)` in a new
-Python process (see worker.py) whose environment is the user's plus this job's settings:
+What a job does is its mode's (spyre_hydra.conftree.modes): an in-process mode (plan) runs
+here; a mode with a sweep runner (bench) calls it with (plan, env, job); an engine mode
+(config, generate) runs the mode's runner on the plan in a new Python process (see
+worker.py) whose environment is the user's plus this job's settings:
 vLLM and the Spyre plugin read env vars at import, so only a fresh process sees exactly
 them. run_mode must return a dict; the sweep records it under "engine" and reads these
 optional timing keys from it, at its top level or under "timings" (or from its first row
@@ -24,6 +26,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +39,28 @@ from spyre_hydra.sweep.isolation import (
     job_start_environment,
     user_environment,
 )
-from spyre_hydra.sweep.preflight import skip_unsupported
 from spyre_hydra.sweep.results import RESULT, write_json_atomic
 
 TIMING_KEYS = ("import_vllm_s", "config_s", "engine_start_s", "generate_s", "tokens_per_s")
 ENGINE_LOG = "engine.log"
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """Which job of the sweep this is (Hydra's job node, read once by the caller)."""
+
+    num: int
+    id: str
+    dir: Path
+    overrides: tuple[str, ...]
+    skip_unsupported: bool = False
+    """sweep.skip_unsupported: a point whose plan fails is skipped, not failed."""
+
+    @classmethod
+    def from_hydra(cls, hc, skip_unsupported: bool = False) -> "JobInfo":
+        """From a job's HydraConfig node (the task reads it; this module never does)."""
+        return cls(int(hc.job.num), str(hc.job.id), Path(hc.runtime.output_dir),
+                   tuple(str(o) for o in hc.overrides.task), skip_unsupported)
 
 
 class EngineJobError(SpyreHydraError):
@@ -74,14 +94,10 @@ def _timings(value: Any) -> dict[str, Any]:
     return found
 
 
-def run_engine(plan: dict, cfg, env: dict[str, str], job_dir: Path, hc=None) -> Any:
-    """Run run_mode(plan, cfg) in a fresh interpreter with `env`; returns its result."""
-    from omegaconf import OmegaConf
-
-    payload = json.dumps({"plan": plan, "cfg": OmegaConf.to_container(cfg, resolve=True),
-                          # the engine side reads the job's Hydra node (e.g. --config-dir)
-                          "hydra": OmegaConf.to_container(hc, resolve=False) if hc else None},
-                         default=str)
+def run_engine(plan, env: dict[str, str], job_dir: Path) -> Any:
+    """Run the plan's mode in a fresh interpreter with `env`; returns its result. The plan
+    crosses the process boundary as its JSON form, and carries its conf roots."""
+    payload = json.dumps({"plan": plan.to_dict()}, default=str)
     out = job_dir / ".engine_result.json"
     log_path = job_dir / ENGINE_LOG
     with open_stream(log_path) as log:
@@ -102,51 +118,58 @@ def run_engine(plan: dict, cfg, env: dict[str, str], job_dir: Path, hc=None) -> 
     return data["result"]
 
 
-def run_job(cfg, hc, make_plan) -> dict[str, Any]:
-    """Run one sweep point and write its result.json; returns the same record."""
+def run_job(job: JobInfo, make_plan) -> dict[str, Any]:
+    """Run one sweep point and write its result.json; returns the same record.
+    `make_plan()` plans and checks the point (a launcher that runs jobs elsewhere)."""
+    from spyre_hydra.conftree.modes import mode_spec
     from spyre_hydra.sweep.sweeper import checkpoint, interruptible
 
     checkpoint()  # a signal since the last job: stop before this one starts
     started = time.perf_counter()
-    job_dir = Path(hc.runtime.output_dir)
+    job_dir = job.dir
     record: dict[str, Any] = {
-        "job": {"num": hc.job.num, "id": str(hc.job.id), "dir": str(job_dir),
-                "overrides": list(hc.overrides.task)},
+        "job": {"num": job.num, "id": job.id, "dir": str(job_dir),
+                "overrides": list(job.overrides)},
         "outcome": None, "error": None, "plan": None, "env": None, "engine": None,
         "timings": {},
     }
     try:
         try:
-            plan = _planned(cfg, hc, make_plan)
+            plan = _planned(job, make_plan)
         except SpyreHydraError as error:
-            if not skip_unsupported(cfg):
+            if not job.skip_unsupported:
                 raise
             record.update(outcome="skipped", error=str(error))
             return record
-        record["plan"] = plan
-        record["verified"] = bool(plan["supported"])  # false: an unlisted layout (sweep.explore)
+        record["plan"] = plan.to_dict()  # the JSON edge: result.json
+        record["verified"] = bool(plan.supported)  # false: an unlisted layout (sweep.explore)
         record["timings"]["plan_s"] = round(time.perf_counter() - started, 4)
         start_env = job_start_environment()
-        if plan["mode"] == "plan":
+        spec = mode_spec(plan.mode)
+        if spec.in_process:
             # Applied in this process so that whatever runs in the job sees its settings, as
             # an engine would; IsolationCallback takes them out again when the job ends.
-            applied, kept = apply_settings(plan["env"])
+            applied, kept = apply_settings(plan.env)
             record["env"] = _env_record(applied, kept, dict(os.environ), start_env)
-            print(json.dumps(plan, ensure_ascii=False, separators=(",", ":")), flush=True)
+            if spec.runner is None:  # mode=plan: the plan is the result
+                print(json.dumps(record["plan"], ensure_ascii=False, separators=(",", ":")),
+                      flush=True)
+            else:
+                record["engine"] = spec.run(plan, dict(os.environ))
         else:  # a child process (engine, or server + benchmark) gets the job's env
             env = dict(start_env)
-            applied, kept = apply_settings(plan["env"], env)
+            applied, kept = apply_settings(plan.env, env)
             record["env"] = _env_record(applied, kept, env, start_env)
-            if plan["mode"] == "bench":
-                from spyre_hydra.sweep.bench import run_bench
+            if spec.sweep_runner:
+                from spyre_hydra.conftree.modes import _load
 
                 with interruptible():
-                    value = run_bench(plan, cfg, hc, env, job_dir)
-                record["bench"] = value
+                    value = _load(spec.sweep_runner, spec.name)(plan, env, job)
+                record[spec.name] = value
                 record["timings"].update(value.get("timings") or {})
             else:
                 with interruptible():
-                    value = run_engine(plan, cfg, env, job_dir, hc)
+                    value = run_engine(plan, env, job_dir)
                 record["engine"] = value
                 record["timings"].update(_timings(value))
         record["outcome"] = "ok"
@@ -163,20 +186,10 @@ def run_job(cfg, hc, make_plan) -> dict[str, Any]:
     return record
 
 
-def _planned(cfg, hc, make_plan) -> dict[str, Any]:
-    """The plan the sweep's pre-flight made for this job, else plan and check it here
-    (a launcher that runs jobs in another process)."""
-    from spyre_hydra.sweep.compose import PointError, loadable_problems
-    from spyre_hydra.sweep.preflight import point_problems
+def _planned(job: JobInfo, make_plan):
+    """The plan the sweep's pre-flight made for this job, else `make_plan()` (a launcher
+    that runs jobs in another process: it plans and applies the point checks)."""
     from spyre_hydra.sweep.sweeper import PLANNED
 
-    plan = PLANNED.pop(int(hc.job.num), None)
-    if plan is not None:
-        return plan
-    plan = make_plan()
-    problems = point_problems(plan, cfg)
-    if plan["mode"] != "plan":
-        problems += loadable_problems(plan)
-    if problems:
-        raise PointError(" ".join(problems))
-    return plan
+    plan = PLANNED.pop(job.num, None)
+    return plan if plan is not None else make_plan()

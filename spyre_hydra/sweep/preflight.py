@@ -26,7 +26,7 @@ class Preflight:
     bad: dict[int, str] = field(default_factory=dict)  # plan refused: skippable
     broken: dict[int, str] = field(default_factory=dict)  # never skipped: Hydra cannot
     # compose it, or its checkpoint cannot be loaded here (the fix is the user's)
-    plans: dict[int, dict] = field(default_factory=dict)  # the plan of each good point
+    plans: dict[int, Any] = field(default_factory=dict)  # the LaunchPlan of each good point
 
     def refused(self, skip: bool) -> bool:
         """Whether the sweep must stop before it starts."""
@@ -77,26 +77,29 @@ def explore(cfg) -> bool:
     return bool(node and node.get("explore"))
 
 
-def point_problems(plan: dict[str, Any], tree) -> list[str]:
-    """What the plan accepts with a warning but a sweep refuses: unsupported layouts (unless
-    sweep.explore=true, or a profile run as measured), lengths beyond the model, mode=serve."""
+def point_problems(plan, tree) -> list[str]:
+    """What the plan (a LaunchPlan) accepts with a warning but a sweep refuses: unsupported
+    layouts (unless sweep.explore=true, or a profile run as measured), lengths past the
+    model's positions, a mode that cannot be a sweep job."""
+    from spyre_hydra.conftree.modes import mode_spec
+
     problems = []
-    if not plan["supported"] and not explore(tree) and plan.get("layout") != "tune-measured":
-        problems.append(next((w for w in plan["warnings"] if "does not support" in w),
+    if not plan.supported and not explore(tree) and plan.layout != "tune-measured":
+        problems.append(next((w for w in plan.warnings if "does not support" in w),
                              "the registry has no entry for this layout")
                         .replace(" Running without the model's device settings.", ""))
     arch = tree["model"]["architecture"]
     limit = arch.get("max_position_embeddings") if hasattr(arch, "get") else None
-    length = plan["engine_args"].get("max_model_len")
+    length = plan.args.get("max_model_len")
     if isinstance(limit, int) and isinstance(length, int) and length > limit:
-        what = ("prompt_len + new_tokens of the largest warmup shape" if plan["runtime"] ==
+        what = ("prompt_len + new_tokens of the largest warmup shape" if plan.runtime ==
                 "static" else "max_model_len")
         problems.append(f"{what} = {length} exceeds the model's max_position_embeddings "
                         f"{limit} (model.architecture.max_position_embeddings). Fix: use "
                         f"shapes/lengths up to {limit}.")
-    if plan["mode"] == "serve":
-        problems.append("mode=serve cannot be swept (a server never ends). Fix: mode=plan, "
-                        "config or generate.")
+    if mode_spec(plan.mode).server:
+        problems.append(f"mode={plan.mode} cannot be swept (a server never ends). Fix: "
+                        "mode=plan, config or generate.")
     return problems
 
 

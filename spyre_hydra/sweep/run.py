@@ -90,14 +90,17 @@ def run_sweep(sweeper, arguments: list[str]):
         text += f"; {len(skipped)} will be skipped (sweep.skip_unsupported=true)"
     say(text)
     # every point skipped: the sweep's own mode decides whether this was a dry run
-    modes = {p["mode"] for p in result.plans.values()} or {str(config.get("mode"))}
-    if modes <= {"plan"} and not sweeper.user_sweep_dir():
+    from spyre_hydra.conftree.modes import MODES
+
+    modes = {p.mode for p in result.plans.values()} or {str(config.get("mode"))}
+    dry = all(MODES[m].in_process and MODES[m].runner is None for m in modes if m in MODES)
+    if dry and not sweeper.user_sweep_dir():
         # a dry run: the plans are known, nothing is launched and nothing is written
         varying = result.varying()
         for index in skipped:
             say(f"skipped {progress.label(points[index], varying)}: "
                 f"{progress.short(result.bad[index])}")
-        print_jsonl([result.plans[i] for i in sorted(result.plans)])
+        print_jsonl([result.plans[i].to_dict() for i in sorted(result.plans)])
         say(f"{len(result.plans)} planned, {len(skipped)} skipped (dry run: nothing written; "
             "give hydra.sweep.dir=DIR to keep result.json files and a summary)")
         return []

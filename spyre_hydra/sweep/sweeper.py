@@ -33,7 +33,7 @@ from spyre_hydra.sweep.points import expand, varying_keys
 
 #: plan of each point this process checked, by job number (jobs in this process take their
 #: plan from here instead of planning again)
-PLANNED: dict[int, dict] = {}
+PLANNED: dict = {}  # job num -> the pre-flight's LaunchPlan
 
 
 @dataclass

@@ -35,7 +35,7 @@ def _text_is_words(text: str) -> bool:
 
 
 def test_a_spyre_launch_mode_serve(tmp_path, tiny_cache, h, srv):
-    from spyre_hydra.engine.backend import free_port
+    from spyre_hydra.engine.ports import free_port
 
     port = free_port()
     cmd = [*h.launch_cmd(), "mode=serve", f"serve.port={port}", "backend=eager"]
@@ -47,7 +47,7 @@ def test_a_spyre_launch_mode_serve(tmp_path, tiny_cache, h, srv):
 
 
 def test_b_bundle_serve_sh(tmp_path, tiny_cache, h, srv):
-    from spyre_hydra.engine.backend import free_port
+    from spyre_hydra.engine.ports import free_port
 
     port = free_port()
     out = tmp_path / "bundle"
@@ -67,7 +67,7 @@ def test_b_bundle_serve_sh(tmp_path, tiny_cache, h, srv):
 
 
 def test_c_plain_vllm_server_with_the_general_plugin(tmp_path, tiny_cache, h, srv):
-    from spyre_hydra.engine.backend import free_port
+    from spyre_hydra.engine.ports import free_port
 
     built = h.run_cli(["export-serve", "model=tiny_granite", "backend=eager", "--out",
                        str(tmp_path / "unused")], tmp_path, prog="spyre-hydra",

@@ -50,20 +50,29 @@ def test_bad_overrides_stop_with_one_paragraph(h):
     assert "Did you mean 'granite_8b'?" in proc.stderr and "SPYRE_HYDRA_OVERRIDES" in proc.stderr
 
 
+def _plan(**changes):
+    from spyre_hydra.plan.launchplan import LaunchPlan
+
+    plan = LaunchPlan("ibm-granite/granite-3.3-8b-instruct", "granite_8b", 4, "none", "cb",
+                      "plan", "eager", {"max_model_len": 32768, "max_num_seqs": 32},
+                      {"A": "1", "B": "2"}, {"SENDNN_INFERENCE_DYNAMO_BACKEND": "eager"}, (),
+                      True, "")
+    return plan.replace(**changes)
+
+
 def test_plan_env_never_overwrites_the_users(tmp_path):
-    plan = {"backend": "eager", "sendnn_version": "none", "env": {"A": "1", "B": "2"},
-            "backend_env": {"SENDNN_INFERENCE_DYNAMO_BACKEND": "eager"}}
-    env = vllm_plugin.plan_env(plan, None, {"B": "mine", "MASTER_PORT": "1234"})
+    plan = _plan()
+    env = vllm_plugin.plan_env(plan, {"B": "mine", "MASTER_PORT": "1234"})
     assert env["A"] == "1" and "B" not in env and "MASTER_PORT" not in env
     assert env["SENDNN_INFERENCE_DYNAMO_BACKEND"] == "eager"
     assert env["SENDNN_INFERENCE_MODEL_CONFIG_FILE"].endswith(".yaml")
+    assert "VLLM_LOGGING_STREAM" not in env  # a mode's additions are spyre-launch's own
     assert "SENDNN_INFERENCE_MODEL_CONFIG_FILE" not in vllm_plugin.plan_env(
-        {**plan, "backend": "cpu"}, None, {})
+        plan.replace(backend="cpu"), {})
 
 
 def test_compare_names_model_tp_and_max_model_len(h):
-    plan = {"model": "ibm-granite/granite-3.3-8b-instruct", "option": "granite_8b",
-            "tp_size": 4, "engine_args": {"max_model_len": 32768}}
+    plan = _plan()
     granite = h.hf_config("ibm-granite/granite-3.3-8b-instruct")
     vc = SimpleNamespace(model_config=SimpleNamespace(model="/ckpt", hf_config=granite,
                                                       max_model_len=32768),
@@ -118,11 +127,11 @@ def test_env_is_set_before_the_spyre_plugin_reads_it(h, tmp_path):
 def test_logs_one_line_naming_model_tp_and_what_it_set(caplog):
     environ = {"FLEX_HDMA_P2PSIZE": "7"}
     with caplog.at_level(logging.INFO, logger="vllm.spyre_hydra"):
-        plan, strict = vllm_plugin.apply(environ, logging.getLogger("vllm.spyre_hydra"),
-                                         ["model=granite_8b", "device=tp4", "backend=eager"])
-    assert strict is False
+        plan = vllm_plugin.apply(environ, logging.getLogger("vllm.spyre_hydra"),
+                                 ["model=granite_8b", "device=tp4", "backend=eager"])
+    assert plan.strict is False
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    assert len(infos) == 1 and plan["tp_size"] == 4
+    assert len(infos) == 1 and plan.tp_size == 4
     assert infos[0].startswith("spyre_hydra: model=granite_8b "
                                "(ibm-granite/granite-3.3-8b-instruct) tp=4 backend=eager; set ")
     assert "VLLM_DT_MAX_BATCH_TKV_LIMIT=131072" in infos[0]

@@ -16,7 +16,7 @@ import time
 
 
 def main(spec: dict) -> dict:
-    from spyre_hydra.engine.backend import backend_env
+    from spyre_hydra.engine.launchenv import backend_env
 
     env = backend_env(spec["backend"])
     env.update(spec.get("env", {}))

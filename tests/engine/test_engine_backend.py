@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from spyre_hydra.engine import backend
+from spyre_hydra.conftree import backends
+from spyre_hydra.engine import launchenv as backend
+from spyre_hydra.plan import backend_argv
 
 
 def _fake_installed(monkeypatch, names):
@@ -17,7 +19,7 @@ def _fake_installed(monkeypatch, names):
             return object()
         raise md.PackageNotFoundError(name)
 
-    monkeypatch.setattr(backend.md, "distribution", distribution)
+    monkeypatch.setattr(md, "distribution", distribution)
 
 
 @pytest.mark.parametrize(
@@ -30,18 +32,25 @@ def _fake_installed(monkeypatch, names):
 )
 def test_detect_backend(monkeypatch, installed, expected):
     _fake_installed(monkeypatch, installed)
-    assert backend.detect_backend() == expected
+    assert backends.detect_backend() == expected
+
+
+@pytest.mark.parametrize("installed", [{"vllm-spyre"}, {"sendnn-inference"}])
+def test_detect_backend_knows_every_name_of_the_spyre_plugin(monkeypatch, installed):
+    """One list of the plugin's names (conftree/stamp.py), the older vllm-spyre included."""
+    _fake_installed(monkeypatch, installed | {"vllm"})
+    assert backends.detect_backend() == "eager"
 
 
 def test_detect_backend_imports_nothing_heavy():
     code = (
-        "import sys; from spyre_hydra.engine.backend import detect_backend;"
+        "import sys; from spyre_hydra.conftree.backends import detect_backend;"
         "print(detect_backend());"
         "bad=[m for m in ('torch','torch_sendnn','vllm','sendnn_inference') if m in sys.modules];"
         "assert not bad, bad"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    assert out.stdout.strip() in backend.BACKENDS
+    assert out.stdout.strip() in [b.name for b in backends.backends()]
 
 
 def test_backend_env_cpu():
@@ -65,7 +74,10 @@ def test_backend_env_eager_and_sendnn():
 
 
 def test_backend_env_unknown():
-    with pytest.raises(ValueError):
+    from spyre_hydra.errors import UnknownOptionError
+
+    with pytest.raises(UnknownOptionError, match=r"backend 'cuda' is not a backend here\. "
+                       r"Valid \(the files in conf/backend/ of .*\): cpu, eager, sendnn\. Fix: "):
         backend.backend_env("cuda")
 
 
@@ -76,7 +88,7 @@ def test_backend_env_reads_the_conf_file(tmp_path):
     env = backend.backend_env("eager", port=29512, conf_dir=tmp_path)
     assert env == {"SENDNN_INFERENCE_DYNAMO_BACKEND": "eager", "MY_FLAG": "7",
                    "MASTER_PORT": "29512"}
-    assert backend.backend_conf("cpu")["engine_args"] == {"enforce_eager": True}
+    assert dict(backends.backend_spec("cpu").engine_args) == {"enforce_eager": True}
 
 
 def _resolve(argv, monkeypatch, detected="eager"):
@@ -85,10 +97,10 @@ def _resolve(argv, monkeypatch, detected="eager"):
     from spyre_hydra.conftree.hydra_adapter import parse_launch_args
     from spyre_hydra.conftree.roots import shipped_conf_dir
 
-    monkeypatch.setattr(backend, "detect_backend", lambda: detected)
+    monkeypatch.setattr(backend_argv, "detect_backend", lambda *roots: detected)
     args = parse_launch_args(argv)
     parsed = OverridesParser.create().parse_overrides(args.overrides)
-    return backend.resolve_auto_backend(argv, parsed, args.overrides, [shipped_conf_dir()])
+    return backend_argv.resolve_auto_backend(argv, parsed, args.overrides, [shipped_conf_dir()])
 
 
 @pytest.mark.parametrize("argv,expected", [
@@ -112,8 +124,8 @@ def test_launch_plan_shows_the_detected_backend(h, tmp_path):
     proc = h.run_cli(["model=granite_8b", "device=tp4", "mode=plan"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
-    assert plan["backend"] == backend.detect_backend()
-    static = backend.backend_conf(plan["backend"])["env"]
+    assert plan["backend"] == backends.detect_backend()
+    static = backends.backend_spec(plan["backend"]).env
     # the backend's static env sits in plan["backend_env"] (older plans: in plan["env"])
     promised = {**plan.get("backend_env", {}), **plan["env"]}
     assert static and {k: str(v) for k, v in static.items()}.items() <= promised.items()

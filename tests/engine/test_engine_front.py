@@ -1,4 +1,4 @@
-"""LaunchPlan.vllm_config(): the front door's plan becomes vLLM's real VllmConfig, holding
+"""spyre_hydra.vllm_config(plan): the front door's plan becomes vLLM's real VllmConfig, holding
 what the plan promised (in a fresh interpreter: vLLM reads the env at import)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.engine,
 CODE = """
 import json, sys, spyre_hydra
 plan = spyre_hydra.compose(sys.argv[1:])
-vc = plan.vllm_config()
+vc = spyre_hydra.vllm_config(plan)
 print(json.dumps({"plan": plan.to_dict(), "tp": vc.parallel_config.tensor_parallel_size,
                   "max_model_len": vc.model_config.max_model_len,
                   "max_num_seqs": vc.scheduler_config.max_num_seqs,

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from spyre_hydra.conftree.compose import compose_launch
-from spyre_hydra.engine import backend, modes
+from spyre_hydra.engine import modes
 from spyre_hydra.errors import ConfigValidationError, PlanMismatchError
+from spyre_hydra.legacy.plugin_file import model_config_file
 from spyre_hydra.plan.build import build_plan
 
 GRANITE_8B = (Path(__file__).resolve().parents[1] / "data" / "hf_configs" / "ibm-granite"
@@ -65,12 +66,12 @@ def test_launch_env_keeps_user_values_and_cpu_needs_no_port():
 
 
 def test_model_config_file_is_cached_per_version(spyre_cache):
-    first = backend.model_config_file("1.0.2")
+    first = model_config_file("1.0.2")
     assert first.parent == spyre_cache / "model_configs"
-    assert backend.model_config_file("1.0.2") == first
-    assert backend.model_config_file("1.0.3") != first
+    assert model_config_file("1.0.2") == first
+    assert model_config_file("1.0.3") != first
     for version, blocks in (("1.0.2", 2080), ("1.0.3", 8192)):
-        models = yaml.safe_load(backend.model_config_file(version).read_text())["models"]
+        models = yaml.safe_load(model_config_file(version).read_text())["models"]
         tp4 = [c for c in models["ibm-granite/granite-3.3-8b-instruct"]
                ["continuous_batching_configs"] if c["tp_size"] == 4]
         assert tp4[0]["device_config"]["num_gpu_blocks_override"] == blocks
@@ -142,27 +143,29 @@ def test_env_promise_is_checked():
 
 
 def test_prompts_file_and_empty_prompts(tmp_path):
-    from omegaconf import OmegaConf
+    """The plan carries the prompts (prompts_file read at plan time); never empty."""
+    from spyre_hydra.plan.inputs import read_prompts
 
     path = tmp_path / "prompts.txt"
     path.write_text("first prompt\n\n  \nsecond\n")
-    cfg = OmegaConf.create({"prompts": ["ignored"], "prompts_file": str(path)})
-    assert modes._prompts(cfg) == ["first prompt", "second"]
+    plan = plan_for("mode=generate", "prompts=[ignored]", f"prompts_file={path}")
+    assert plan.inputs.prompts == ("first prompt", "second")
+    assert plan_for("mode=config", f"prompts_file={path}").inputs.prompts == ()
     with pytest.raises(ConfigValidationError, match=r"prompts: no prompt to generate from\. "
                        r"Fix: 'prompts=\[Hello, my name is\]'"):
-        modes._prompts(OmegaConf.create({"prompts": [], "prompts_file": None}))
+        read_prompts(None, [])
     with pytest.raises(ConfigValidationError, match=r"prompts_file: '/nope.txt' does not exist\. Fix:"):
-        modes._prompts(OmegaConf.create({"prompts": [], "prompts_file": "/nope.txt"}))
+        read_prompts("/nope.txt", [])
 
 
 def test_sendnn_engine_without_a_card_is_refused_before_vllm(monkeypatch):
     from spyre_hydra.errors import PlatformError
 
-    monkeypatch.setattr(modes, "detect_backend", lambda: "eager")
+    monkeypatch.setattr(modes, "detect_backend", lambda *roots: "eager")
     plan = plan_for("backend=sendnn", "mode=generate")
     with pytest.raises(PlatformError, match=r"backend=sendnn with mode=generate needs a Spyre "
                        r"card and torch_sendnn.*Fix: backend=eager"):
-        modes.run_mode(plan, compose_launch(["backend=sendnn"]))
+        modes.run_mode(plan)
 
 
 def test_backend_env_and_model_env_are_both_promised():

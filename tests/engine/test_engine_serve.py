@@ -45,7 +45,7 @@ def test_launch_serve_answers_and_stops_on_sigterm(h, tiny_cache, tmp_path, prob
 
     import psutil
 
-    from spyre_hydra.engine.backend import free_port
+    from spyre_hydra.engine.ports import free_port
 
     port = free_port()
     log = tmp_path / "serve.log"

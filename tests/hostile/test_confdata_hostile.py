@@ -216,7 +216,7 @@ def test_configurator_module_is_not_imported_without_the_opt_in(route, entry, ev
     result, err = run_entry(entry, conf, "pwn", tmp_path, capsys)
     assert not isinstance(result, SpyreHydraError), result
     assert list(out.iterdir()) == [] and EVIL_PKG not in sys.modules
-    notes = (result[0]["warnings"] if entry == "plugin" else getattr(result, "warnings", ()))
+    notes = getattr(result, "warnings", ())
     text = err + "".join(notes or ())
     assert "SPYRE_HYDRA_ALLOW_CUSTOM_CODE=1" in text, text  # every entry point says so
 
@@ -296,9 +296,9 @@ def test_hydra_reads_packages_as_the_rules_assume(tmp_path):
     relative unless `_global_`; if a Hydra upgrade changes this, conftree/confine.py must."""
     from hydra import compose, initialize_config_dir
 
-    from spyre_hydra.conftree.roots import set_user_conf_dir
+    from spyre_hydra.conftree.searchpath import use_conf_dir
 
-    set_user_conf_dir(None)  # a plain Hydra search path: no user dir of an earlier test
+    use_conf_dir(None)  # a plain Hydra search path: no user dir of an earlier test
     conf, _ = make_conf(tmp_path, {
         "config.yaml": "defaults:\n  - model: a\n  - _self_\n",
         "model/a.yaml": "defaults:\n  - /other/h\n  - /other/o@sub\n  - /other/o@_global_.g\n"

@@ -227,15 +227,19 @@ def test_timings_from_run_mode_rows_or_dict():
 
 
 def test_a_bench_job_reads_backend_and_engine_args_from_the_plan_json(h):
-    """Sweep jobs hold the plan as its mode=plan JSON (a dict), not a LaunchPlan."""
+    """A sweep job's plan crosses processes as its mode=plan JSON: the LaunchPlan rebuilt
+    from it gives the bench its backend and engine args."""
+    import json
+
     import spyre_hydra
     from spyre_hydra.sweep.bench import engine_side
 
     ckpt = h.hf_configs / "ibm-granite" / "granite-3.3-8b-instruct"
-    plan = spyre_hydra.compose(["model=granite_8b", "backend=eager", "mode=bench",
-                                f"model.path={ckpt}"]).to_dict()
+    data = json.loads(json.dumps(spyre_hydra.compose(
+        ["model=granite_8b", "backend=eager", "mode=bench", f"model.path={ckpt}"]).to_dict()))
+    plan = spyre_hydra.LaunchPlan.from_dict(data)
     backend, args = engine_side(plan)
-    assert backend == "eager"
+    assert backend.name == "eager" and backend.spyre_plugin
     assert args["model"] == str(ckpt)
     assert args["served_model_name"] == "ibm-granite/granite-3.3-8b-instruct"
-    assert args["max_model_len"] == plan["engine_args"]["max_model_len"]
+    assert args["max_model_len"] == data["engine_args"]["max_model_len"]
