@@ -36,7 +36,7 @@ from spyre_hydra.io.writer import OutputError, write_cache
 log = logging.getLogger(__name__)
 
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: conf files with YAML 1.1-only scalars are refused
 
 
 class _NeedsHydra(Exception):
