@@ -56,10 +56,20 @@ def check_overrides(overrides: list[str], conf_dir=None, multirun: bool = False)
     return _rewrite(list(overrides), list(overrides), conf_dir, multirun)
 
 
+#: Overrides one launch (or compose() call) may give: Hydra parses and applies each in
+#: turn (~0.4 ms apiece), so 10**6 of them would run for minutes before any answer.
+MAX_OVERRIDES = 1_000
+
+
 def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) -> list[str]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
+    if len(overrides) > MAX_OVERRIDES:
+        raise UnknownOptionError(
+            f"{len(overrides):,} overrides given; at most {MAX_OVERRIDES:,} are accepted. "
+            "Fix: put the settings in a conf file of your own (--config-dir DIR / conf_dir=, "
+            "e.g. DIR/model/<name>.yaml) or sweep them with range(...)/a,b,c values.")
     roots = search_path(conf_dir) if conf_dir else [shipped_conf_dir()]
     parser = OverridesParser.create()
     try:

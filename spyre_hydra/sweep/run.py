@@ -16,7 +16,7 @@ from spyre_hydra.errors import SpyreHydraError
 from spyre_hydra.sweep import progress
 from spyre_hydra.sweep.compose import PointComposer
 from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release
-from spyre_hydra.sweep.preflight import Preflight, refusal, skip_unsupported
+from spyre_hydra.sweep.preflight import Preflight, Ticker, refusal, skip_unsupported
 from spyre_hydra.sweep.progress import Progress, Watcher, say
 from spyre_hydra.sweep.results import MANIFEST, RESULT, read_manifest, write_json_atomic
 from spyre_hydra.sweep.sweeper import (
@@ -52,7 +52,11 @@ def preflight(sweeper, arguments: list[str]) -> tuple[Preflight, PointComposer]:
               "range(...), glob(...) or choice(...) values.")
     composer = PointComposer(sweeper.config, sweeper.hydra_context.config_loader)
     result = Preflight(points)
+    ticker = Ticker(len(points))
     for index, point in enumerate(points):
+        line = ticker.tick(index)
+        if line:
+            say(line)
         checked = composer.check(point)
         if checked.broken:
             result.broken[index] = checked.broken
