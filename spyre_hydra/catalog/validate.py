@@ -166,6 +166,53 @@ def check_dataclass(value: Any, cls: type, path: str, sources: Sources) -> list[
     return problems
 
 
+#: Keys of open sections (typed Any or Dict[str, Any] in the schema, so that other tools may
+#: add keys) whose meaning is a string, a number or a flag. A YAML/Hydra `true` where a
+#: string or number is meant would become "True" or 1 without a word, so it is refused.
+MEANT = {
+    "backend.env.*": "str-or-number",
+    "bench.num_prompts": "int", "bench.max_concurrency": "int", "bench.prompt_len": "int",
+    "bench.new_tokens": "int", "bench.request_rate": "number", "bench.server_timeout_s": "number",
+    "sweep.repeats": "int", "sweep.max_points": "int",
+    "sweep.skip_unsupported": "bool", "sweep.resume": "bool",
+}
+_MEANT_TEXT = {"str-or-number": "a string or a number", "int": "an integer",
+               "number": "a number", "bool": "true or false"}
+_MEANT_EXAMPLE = {"str-or-number": '"<value>"', "int": "4", "number": "1.5", "bool": "true"}
+
+
+def _meant_ok(value: Any, kind: str) -> bool:
+    if value is None:
+        return kind != "str-or-number"  # null means "the default" in bench/sweep
+    if kind == "bool":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind == "int":
+        return isinstance(value, int)
+    if kind == "number":
+        return isinstance(value, (int, float)) or value == "inf"
+    return isinstance(value, (str, int, float))
+
+
+def meant_problems(tree: Mapping, sources: Sources = _no_source) -> list[Problem]:
+    """Values of MEANT keys that are not what the key means (a bool for a string, ...)."""
+    problems = []
+    for pattern, kind in MEANT.items():
+        section, _, leaf = pattern.rpartition(".")
+        head, _, sub = section.partition(".")
+        node = tree.get(head) if isinstance(tree, Mapping) else None
+        node = node.get(sub) if sub and isinstance(node, Mapping) else node
+        if not isinstance(node, Mapping):
+            continue
+        for key in (list(node) if leaf == "*" else [leaf] if leaf in node else []):
+            value, path = node[key], f"{section}.{key}"
+            if not _meant_ok(value, kind):
+                problems.append(Problem(path, f"{value!r} is not {_MEANT_TEXT[kind]}.",
+                                        sources(path), f"{path}={_MEANT_EXAMPLE[kind]}"))
+    return problems
+
+
 #: Keys every launch reads: the shipped tree always has them, so only a deletion on the
 #: command line (~runtime, ~serve.port) can remove them.
 PRESENT = ("runtime.name", "device.name", "device.tp_size", "serve.host", "serve.port",
@@ -188,6 +235,8 @@ def validate_tree(tree: Mapping, sources: Sources = _no_source, devices=()) -> N
     if deleted:
         raise ConfigValidationError(deleted)
     problems = check_dataclass(tree, schema.LaunchConfig, "", sources)
+    typed = {p.key for p in problems}
+    problems += [p for p in meant_problems(tree, sources) if p.key not in typed]
     model = tree.get("model")
     if isinstance(model, Mapping):
         typed = {p.key for p in problems}  # one message per key: the type error wins
