@@ -18,7 +18,13 @@ from spyre_hydra.sweep.compose import PointComposer
 from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release
 from spyre_hydra.sweep.preflight import Preflight, Ticker, refusal, skip_unsupported
 from spyre_hydra.sweep.progress import Progress, Watcher, say
-from spyre_hydra.sweep.results import MANIFEST, RESULT, read_manifest, write_json_atomic
+from spyre_hydra.sweep.results import (
+    MANIFEST,
+    RESULT,
+    blocked_results,
+    read_manifest,
+    write_json_atomic,
+)
 from spyre_hydra.sweep.sweeper import (
     PLANNED,
     MemoLoader,
@@ -115,6 +121,15 @@ def run_sweep(sweeper, arguments: list[str]):
     except SpyreHydraError as error:
         _fail(error)
     done = done_points(sweep_dir, n) if resume else set()
+    blocked = blocked_results(sweep_dir, [i for i in range(n) if i not in done]) if resume \
+        else []
+    if blocked:  # the rerun could not write its result: say so before anything runs
+        release(sweep_dir)
+        _fail(f"sweep.resume=true: {len(blocked)} result.json file(s) cannot be replaced by "
+              "the rerun of their job, whose result would be lost; nothing was run:\n"
+              + "\n".join(blocked) + "\nFix: move those files out of the sweep dir (e.g. "
+              "mv result.json result.json.mine), then rerun with sweep.resume=true "
+              f"hydra.sweep.dir={sweep_dir}.")
     in_place = str(config.hydra.launcher.get("_target_", "")).endswith(".BasicLauncher")
     memo = MemoLoader(sweeper.hydra_context.config_loader, composer, in_place)
     todo = [i for i in range(n) if i not in result.bad and i not in done]
