@@ -60,10 +60,10 @@ def preflight(sweeper, arguments: list[str]) -> tuple[Preflight, PointComposer]:
     result = Preflight(points)
     ticker = Ticker(len(points))
     for index, point in enumerate(points):
-        line = ticker.tick(index)
+        checked = composer.check(point)
+        line = ticker.tick(index + 1)
         if line:
             say(line)
-        checked = composer.check(point)
         if checked.broken:
             result.broken[index] = checked.broken
         elif checked.bad:
@@ -116,20 +116,13 @@ def run_sweep(sweeper, arguments: list[str]):
     sweep_dir = sweeper.fix_sweep_dir()
     composer.sweep_dir_fixed(str(sweep_dir))
     existed = sweep_dir.exists()
+    if resume:
+        _refuse_blocked(sweep_dir, n)
     try:
         claim(sweep_dir, points, resume)
     except SpyreHydraError as error:
         _fail(error)
     done = done_points(sweep_dir, n) if resume else set()
-    blocked = blocked_results(sweep_dir, [i for i in range(n) if i not in done]) if resume \
-        else []
-    if blocked:  # the rerun could not write its result: say so before anything runs
-        release(sweep_dir)
-        _fail(f"sweep.resume=true: {len(blocked)} result.json file(s) cannot be replaced by "
-              "the rerun of their job, whose result would be lost; nothing was run:\n"
-              + "\n".join(blocked) + "\nFix: move those files out of the sweep dir (e.g. "
-              "mv result.json result.json.mine), then rerun with sweep.resume=true "
-              f"hydra.sweep.dir={sweep_dir}.")
     in_place = str(config.hydra.launcher.get("_target_", "")).endswith(".BasicLauncher")
     memo = MemoLoader(sweeper.hydra_context.config_loader, composer, in_place)
     todo = [i for i in range(n) if i not in result.bad and i not in done]
@@ -197,6 +190,19 @@ def run_sweep(sweeper, arguments: list[str]):
     if code:
         raise SystemExit(code)
     return returns
+
+
+def _refuse_blocked(sweep_dir: Path, n: int) -> None:
+    """Resume: a job to rerun whose result.json the writer would refuse to replace (edited
+    by hand, foreign) would lose its result; say so before anything runs or is written."""
+    done = done_points(sweep_dir, n)
+    blocked = blocked_results(sweep_dir, [i for i in range(n) if i not in done])
+    if blocked:
+        _fail(f"sweep.resume=true: {len(blocked)} result.json file(s) cannot be replaced by "
+              "the rerun of their job, whose result would be lost; nothing was run:\n"
+              + "\n".join(blocked) + "\nFix: move those files out of the sweep dir (e.g. "
+              "mv result.json result.json.mine), then rerun with sweep.resume=true "
+              f"hydra.sweep.dir={sweep_dir}.")
 
 
 def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
