@@ -38,6 +38,12 @@ _TEMP = re.compile(r"\.(?P<name>.+)\.(?:(?P<host>[0-9a-f]{6})-(?P<pid>[0-9]+)-)?
 STALE_S = 3600
 
 
+def is_temp_name(name: str) -> bool:
+    """True for a name of this writer's temp pattern (never an output's name: the next
+    write would remove it once its process looks gone)."""
+    return _TEMP.fullmatch(name) is not None
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -71,4 +77,4 @@ def clean_stale(folder_fd: int) -> None:
                 os.unlink(name, dir_fd=folder_fd)
 
 
-__all__ = ["STALE_S", "clean_stale", "temp_name"]
+__all__ = ["STALE_S", "clean_stale", "is_temp_name", "temp_name"]

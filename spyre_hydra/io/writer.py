@@ -41,7 +41,7 @@ from spyre_hydra.io.manifest import (
     sha256,
 )
 from spyre_hydra.io.staletemp import clean_stale as _clean_stale
-from spyre_hydra.io.staletemp import temp_name
+from spyre_hydra.io.staletemp import is_temp_name, temp_name
 
 
 def _encode(content: str | bytes) -> bytes:
@@ -54,6 +54,9 @@ def _refusal(path: Path, force: bool, sources: set, stream: bool = False) -> str
         return (f"{MANIFEST} is the name of the writer's own record of the files it wrote "
                 "there; a file of that name would be replaced by it. Fix: choose another "
                 "file name.")
+    if is_temp_name(path.name):
+        return ("the name has the pattern of the writer's temp files, which a later write "
+                "removes once they look left behind. Fix: choose another file name.")
     st = _lstat(path)
     if st is None:
         parent = path.parent
@@ -248,6 +251,7 @@ def claim(path, content: str | bytes, mode: int = 0o644) -> Path:
     _mkdirs(path.parent)
     data = _encode(content)
     with _locked(path.parent) as fd:
+        _clean_stale(fd)
         tmp = _temp(fd, path.name, data, mode)
         try:
             os.link(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
@@ -265,6 +269,7 @@ def open_stream(path, force: bool = False, append: bool = False):
     check_targets([path], force, stream=True)
     _mkdirs(path.parent)
     with _locked(path.parent) as fd:
+        _clean_stale(fd)
         how = os.O_APPEND if append else os.O_TRUNC
         handle = os.open(path.name, os.O_WRONLY | os.O_CREAT | how | os.O_NOFOLLOW
                          | os.O_CLOEXEC, 0o644, dir_fd=fd)

@@ -34,14 +34,13 @@ def write_json_atomic(path: str | os.PathLike, data: Any, exclusive: bool = Fals
     return write_file(path, text, exclusive)
 
 
-def blocked_results(sweep_dir: str | os.PathLike, nums) -> list[str]:
-    """Lines naming each result.json of jobs `nums` that the writer would refuse to replace
-    (edited by hand, foreign, a symlink, ...): a rerun's result there would be lost."""
+def blocked_files(paths) -> list[str]:
+    """Lines naming each of `paths` that the writer would refuse to replace (edited by hand,
+    foreign, a symlink, ...): what a rerun would write there would be lost."""
     from spyre_hydra.io.writer import OutputError, check_targets
 
     lines = []
-    for num in nums:
-        path = Path(sweep_dir) / str(num) / RESULT
+    for path in map(Path, paths):
         try:
             check_targets([path])
         except OutputError as error:

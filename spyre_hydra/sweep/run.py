@@ -15,13 +15,12 @@ from pathlib import Path
 from spyre_hydra.errors import SpyreHydraError
 from spyre_hydra.sweep import progress
 from spyre_hydra.sweep.compose import PointComposer
-from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release
+from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release, resume_blockers
 from spyre_hydra.sweep.preflight import Preflight, Ticker, refusal, skip_unsupported
 from spyre_hydra.sweep.progress import Progress, Watcher, say
 from spyre_hydra.sweep.results import (
     MANIFEST,
     RESULT,
-    blocked_results,
     read_manifest,
     write_json_atomic,
 )
@@ -116,8 +115,9 @@ def run_sweep(sweeper, arguments: list[str]):
     sweep_dir = sweeper.fix_sweep_dir()
     composer.sweep_dir_fixed(str(sweep_dir))
     existed = sweep_dir.exists()
-    if resume:
-        _refuse_blocked(sweep_dir, n)
+    blocked = resume_blockers(sweep_dir, n) if resume else None
+    if blocked:
+        _fail(blocked)
     try:
         claim(sweep_dir, points, resume)
     except SpyreHydraError as error:
@@ -190,19 +190,6 @@ def run_sweep(sweeper, arguments: list[str]):
     if code:
         raise SystemExit(code)
     return returns
-
-
-def _refuse_blocked(sweep_dir: Path, n: int) -> None:
-    """Resume: a job to rerun whose result.json the writer would refuse to replace (edited
-    by hand, foreign) would lose its result; say so before anything runs or is written."""
-    done = done_points(sweep_dir, n)
-    blocked = blocked_results(sweep_dir, [i for i in range(n) if i not in done])
-    if blocked:
-        _fail(f"sweep.resume=true: {len(blocked)} result.json file(s) cannot be replaced by "
-              "the rerun of their job, whose result would be lost; nothing was run:\n"
-              + "\n".join(blocked) + "\nFix: move those files out of the sweep dir (e.g. "
-              "mv result.json result.json.mine), then rerun with sweep.resume=true "
-              f"hydra.sweep.dir={sweep_dir}.")
 
 
 def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:

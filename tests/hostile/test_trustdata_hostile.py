@@ -164,6 +164,31 @@ def test_resume_refuses_when_a_rerun_could_not_write_its_result(h, tmp_path):
     assert changed(before, snapshot(out)) == []
 
 
+def test_an_output_named_like_a_temp_file_is_refused(tmp_path, capsys):
+    name = ".model_configs.yaml.abcdef-1-0123456789ab.tmp"
+    code, _, err = run_tool(capsys, "export-legacy", "--out", tmp_path / name)
+    clean_error(code, err, name, "pattern of the writer's temp files")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_refuses_when_the_summary_was_edited(h, tmp_path):
+    out = tmp_path / "sweep"
+    args = ["-m", "max_tokens=1,2", "mode=plan", "backend=eager", f"hydra.sweep.dir={out}"]
+    assert h.run_cli(args, tmp_path).returncode == 0
+    (out / "summary.md").write_text("my own notes\n")
+    proc = h.run_cli([*args, "sweep.resume=true"], tmp_path)
+    clean_error(proc.returncode, proc.stderr, str(out / "summary.md"), "edited since")
+    assert (out / "summary.md").read_text() == "my own notes\n"
+
+
+def test_a_yes_in_the_catalog_marker_is_refused(tmp_path, capsys):
+    conf = user_conf(tmp_path, '"1"')
+    (conf / "spyre_hydra_catalog.yaml").write_text("replaces_shipped: yes\n")
+    code, _, err = run_tool(capsys, "list", "--config-dir", conf)
+    clean_error(code, err, "spyre_hydra_catalog.yaml:1:", "unquoted value yes is read as true",
+                "write true")
+
+
 def test_compose_keeps_the_callers_global_hydra(tmp_path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
