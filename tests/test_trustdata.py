@@ -235,3 +235,19 @@ def test_meant_problems(tree, bad):
     from spyre_hydra.catalog.validate import meant_problems
 
     assert [p.key for p in meant_problems(tree)] == bad
+
+
+def test_a_stream_is_reopened_as_a_stream_and_replaced_only_with_force(tmp_path):
+    from spyre_hydra.io.writer import OutputError, open_stream, write_text
+
+    log = tmp_path / "server.log"
+    with open_stream(log) as handle:
+        handle.write("first run\n")
+    with open_stream(log, append=True) as handle:  # a resumed job's log: no force needed
+        handle.write("second run\n")
+    assert log.read_text() == "first run\nsecond run\n"
+    with pytest.raises(OutputError, match=r"server\.log: spyre-hydra wrote it as a log.*"
+                                          r"Fix: pass --force"):
+        write_text(log, "replaced\n")
+    write_text(log, "replaced\n", force=True)
+    assert log.read_text() == "replaced\n"
