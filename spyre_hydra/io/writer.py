@@ -12,9 +12,9 @@ and never overwrites a file it did not write: each output directory keeps a mani
 - recorded as a stream (a log) -> reopened only as a stream; replaced only with ``force``;
 - named like the manifest itself -> always refused (the manifest would discard it).
 
-A temp file left by a killed writer (`.<name>.<pid>-<hex>.tmp`) is removed by the next write
-into that directory once it is provably stale: a regular file of this user whose process is
-gone (or, for a name without a pid, older than STALE_S).
+A temp file left by a killed writer (`.<name>.<host>-<pid>-<hex>.tmp`) is removed by the next
+write into that directory once it is provably stale (io/staletemp.py: a regular file of this
+user whose process on this host is gone); no output may be named like one.
 
 A bundle (:func:`write_files`) checks every target first and writes nothing when one is
 refused; its temp files are all written before the first rename. Caches use

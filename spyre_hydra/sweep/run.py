@@ -18,12 +18,7 @@ from spyre_hydra.sweep.compose import PointComposer
 from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release, resume_blockers
 from spyre_hydra.sweep.preflight import Preflight, Ticker, refusal, skip_unsupported
 from spyre_hydra.sweep.progress import Progress, Watcher, say
-from spyre_hydra.sweep.results import (
-    MANIFEST,
-    RESULT,
-    read_manifest,
-    write_json_atomic,
-)
+from spyre_hydra.sweep.results import MANIFEST, RESULT, read_manifest, write_json_atomic
 from spyre_hydra.sweep.sweeper import (
     PLANNED,
     MemoLoader,
