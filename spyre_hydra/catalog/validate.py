@@ -174,7 +174,7 @@ MEANT = {
     "bench.num_prompts": "int", "bench.max_concurrency": "int", "bench.prompt_len": "int",
     "bench.new_tokens": "int", "bench.request_rate": "number", "bench.server_timeout_s": "number",
     "sweep.repeats": "int", "sweep.max_points": "int",
-    "sweep.skip_unsupported": "bool", "sweep.resume": "bool",
+    "sweep.skip_unsupported": "bool", "sweep.resume": "bool", "sweep.explore": "bool",
 }
 _MEANT_TEXT = {"str-or-number": "a string or a number", "int": "an integer",
                "number": "a number", "bool": "true or false"}
