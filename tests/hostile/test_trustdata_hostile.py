@@ -225,6 +225,13 @@ def test_a_million_overrides_are_refused_before_hydra_parses_them():
         spyre_hydra.compose(["max_tokens=1"] * 10**6)
 
 
+def test_an_override_of_a_megabyte_is_refused_before_hydra_parses_it():
+    values = ",".join(str(i) for i in range(200_000))  # Hydra parses ~4,000 values a second
+    with pytest.raises(SpyreHydraError, match=r"the override 'max_tokens=0,1,2.*'\.\.\. is "
+                                              r"1,\d{3},\d{3} characters long; at most 100,000"):
+        spyre_hydra.compose([f"max_tokens={values}"])
+
+
 def test_a_long_preflight_says_how_far_it_got(h, tmp_path):
     code = ("import sys\nimport spyre_hydra.sweep.preflight as p\np.PROGRESS_EVERY_S = 0\n"
             "from spyre_hydra.cli.launch import main\nsys.argv = ['spyre-launch', *sys.argv[1:]]\n"
