@@ -24,6 +24,7 @@ from spyre_hydra.conftree.stamp import file_hashes
 from spyre_hydra.conftree.roots import (
     PSEUDO_MODELS,
     cache_dir,
+    catalog_roots,
     find_config,
     model_files,
     search_path,
@@ -37,7 +38,7 @@ from spyre_hydra.io.writer import OutputError, write_cache
 log = logging.getLogger(__name__)
 
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3  # 3: conf files with YAML 1.1-only scalars are refused
 
 
 class _NeedsHydra(Exception):
@@ -185,15 +186,14 @@ def _verified(data, hashes: dict[str, str], roots: list[Path]):
 
 
 def _options(hashes: dict[str, str], roots: list[Path]) -> list[str]:
-    """The model options model_files() would list, from the hashed file names (no glob)."""
-    for root in roots:
-        folder = str(root / "model")
-        found = sorted(p for p in hashes if p.startswith(folder + os.sep)
-                       and os.sep not in p[len(folder) + 1:])
-        names = [Path(p).stem for p in found if Path(p).stem not in PSEUDO_MODELS]
-        if names:
-            return names
-    return []
+    """The model options model_files() would list, from the hashed file names (no glob):
+    every catalog root's models (a user conf dir overlays the shipped ones), by name."""
+    names: set[str] = set()
+    for root in catalog_roots(roots):
+        folder = str(root / "model") + os.sep
+        names.update(p[len(folder):-len(".yaml")] for p in hashes
+                     if p.startswith(folder) and os.sep not in p[len(folder):])
+    return sorted(names.difference(PSEUDO_MODELS))
 
 
 def load_catalog(conf_dir=None, use_cache: bool = True) -> dict[str, dict[str, Any]]:

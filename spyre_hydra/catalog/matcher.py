@@ -168,24 +168,64 @@ class ModelMatcher:
 
     def diagnostics(self) -> list[str]:
         """Ties (identical patterns) and refinements (a pattern that adds scalar attributes
-        to another's, so the other's checkpoints carrying those values are taken by it)."""
+        to another's, so the other's checkpoints carrying those values are taken by it).
+        Only pairs where one pattern contains the other can be either; they are found
+        through an index of attribute values (a 5,000-model catalog of one model_type has
+        12.5 million pairs), then reported in pair order as a scan of every pair would."""
         notes = []
         for bucket in self._by_type.values():
-            for i, a in enumerate(bucket):
-                for b in bucket[i + 1:]:
-                    if dict(a.attributes) == dict(b.attributes):
-                        notes.append(f"tie: {a.name} and {b.name} have identical patterns; "
-                                     f"{a.name} wins (priority {a.priority} vs {b.priority}, "
-                                     f"then catalog order). Give them distinguishing attributes "
-                                     f"or set priority.")
-                        continue
-                    for wide, narrow in ((a, b), (b, a)):
-                        extra = _refines(wide, narrow)
-                        if extra:
-                            notes.append(f"shadow: {wide.name} refines {narrow.name} with "
-                                         f"{extra}; a {narrow.name} checkpoint whose config has "
-                                         f"those values is matched as {wide.name}.")
+            for i, j in _containing_pairs(bucket):
+                a, b = bucket[i], bucket[j]
+                if dict(a.attributes) == dict(b.attributes):
+                    notes.append(f"tie: {a.name} and {b.name} have identical patterns; "
+                                 f"{a.name} wins (priority {a.priority} vs {b.priority}, "
+                                 f"then catalog order). Give them distinguishing attributes "
+                                 f"or set priority.")
+                    continue
+                for wide, narrow in ((a, b), (b, a)):
+                    extra = _refines(wide, narrow)
+                    if extra:
+                        notes.append(f"shadow: {wide.name} refines {narrow.name} with "
+                                     f"{extra}; a {narrow.name} checkpoint whose config has "
+                                     f"those values is matched as {wide.name}.")
         return notes
+
+
+def _features(pattern: Pattern) -> set:
+    """What a pattern containing this one must also have: each scalar attribute's value,
+    each dict attribute's key and sub-values (unhashable values: just the key)."""
+    out = set()
+    for key, value in pattern.attributes.items():
+        if isinstance(value, Mapping):
+            out.add(("dict", key))
+            out.update(("sub", key, k, v) for k, v in value.items() if _hashable(v))
+        elif _hashable(value):
+            out.add(("value", key, value))
+        else:
+            out.add(("key", key))
+    return out
+
+
+def _containing_pairs(bucket: list[Pattern]) -> list[tuple[int, int]]:
+    """Sorted index pairs (i < j) where one pattern may contain the other (a superset of
+    the pairs that tie or refine; _refines and == decide)."""
+    features = [_features(p) for p in bucket]
+    postings: dict[Any, set[int]] = {}
+    for index, found in enumerate(features):
+        for feature in found:
+            postings.setdefault(feature, set()).add(index)
+    everyone = set(range(len(bucket)))
+    pairs = set()
+    for narrow, found in enumerate(features):
+        lists = sorted((postings[f] for f in found), key=len)
+        wide = set(lists[0]) if lists else set(everyone)
+        for more in lists[1:]:
+            wide &= more
+            if len(wide) <= 1:
+                break
+        wide.discard(narrow)
+        pairs.update((min(narrow, w), max(narrow, w)) for w in wide)
+    return sorted(pairs)
 
 
 def _refines(wide: Pattern, narrow: Pattern) -> dict:

@@ -169,7 +169,7 @@ def _check_settings(settings: Any, sub: str, sources: Sources) -> list[Problem]:
             problems.append(Problem(f"{sub}.env_vars.{name}", env_name_message(
                 name, f"{sub}.env_vars"), sources(sub), "rename it: letters, digits and _ "
                 "only, not starting with a digit"))
-        if val is None or isinstance(val, (Mapping, list)):
+        if val is None or isinstance(val, (Mapping, list, bool)):  # true would be "True"
             problems.append(Problem(f"{sub}.env_vars.{name}", f"{val!r} must be a string or "
                                     "number.", sources(sub), f"{name}: \"<value>\""))
     return problems

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
 from spyre_hydra.errors import ConfigValidationError, Problem
 from spyre_hydra.io.reading import InputError, load_yaml
+from spyre_hydra.io.yaml11 import Yaml11Guard, describe
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe loader that refuses duplicate keys, as OmegaConf (and so Hydra) does."""
+class _Yaml11(Exception):
+    """Plain scalars YAML 1.1 and 1.2 read differently (io/yaml11.py): the file is refused."""
+
+    def __init__(self, found):
+        super().__init__(found)
+        self.found = found
+
+
+class _Loader(Yaml11Guard, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loader that reads scalars as OmegaConf's loader (and so Hydra) does: duplicate
+    keys refused, `1e3` a float, `2024-01-01` text; YAML 1.1-only scalars noted."""
+
+    def construct_document(self, node):
+        data = super().construct_document(node)
+        if self.__dict__.get("yaml11"):
+            raise _Yaml11(self.yaml11)
+        return data
 
     def construct_mapping(self, node, deep=False):
         seen = set()
@@ -22,6 +39,18 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
                     None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_Loader.guard()
+# OmegaConf's loader drops PyYAML's timestamp resolver and reads exponent floats without a
+# dot or a signed exponent (1e3, 1.5e3); the catalog's reader must read what Hydra reads.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9]+(?:_[0-9]+)*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
 
 
 def _default_entry(entry) -> bool:
@@ -43,6 +72,13 @@ def read_conf_file(path: Path) -> dict:
     except InputError as exc:
         raise ConfigValidationError([Problem(exc.path, exc.why, "", exc.fix)],
                                     "cannot read the conf tree") from None
+    except _Yaml11 as exc:
+        problems = []
+        for node, text, value in exc.found:
+            what, fix = describe(text, value)
+            mark = node.start_mark
+            problems.append(Problem(f"{path}:{mark.line + 1}:{mark.column + 1}", what, "", fix))
+        raise ConfigValidationError(problems, "cannot read the conf tree") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)

@@ -49,20 +49,21 @@ CATALOG_MARKER = "spyre_hydra_catalog.yaml"
 def replaces_shipped(root: Path) -> bool:
     """True when `root` says, in its CATALOG_MARKER, that its models replace the shipped
     ones (`replaces_shipped: true`); a conf dir without it overlays the shipped catalog."""
-    import yaml
+    from spyre_hydra.conftree.conffile import read_conf_file
+    from spyre_hydra.errors import ConfigValidationError
 
     marker = Path(root) / CATALOG_MARKER
     if not marker.is_file():
         return False
-    try:
-        from spyre_hydra.io.reading import InputError, read_text_bounded
-
-        data = yaml.safe_load(read_text_bounded(marker, what="catalog marker")) or {}
-    except (OSError, InputError, yaml.YAMLError) as exc:
+    try:  # the conf reader: bounded, and `yes` is refused rather than read as true
+        data = read_conf_file(marker)
+    except ConfigValidationError as exc:
         from spyre_hydra.errors import UnknownOptionError
 
-        raise UnknownOptionError(f"{marker}: cannot read it ({exc}). Fix: make it a YAML "
-                                 "mapping such as `replaces_shipped: true`.") from None
+        first = exc.problems[0]
+        raise UnknownOptionError(f"{marker}: cannot read it ({first.key}: {first.message}) "
+                                 f"Fix: {first.fix}; a YAML mapping such as "
+                                 "`replaces_shipped: true`.") from None
     value = data.get("replaces_shipped") if isinstance(data, dict) else None
     if not isinstance(value, bool):
         from spyre_hydra.errors import UnknownOptionError

@@ -33,6 +33,11 @@ def check_env(env: dict) -> None:
         if "\n" in str(value) or "\0" in str(value):
             raise LegacyFormatError(f"env var {key}: its value holds a newline or NUL, which an "
                                     "env file cannot carry. Fix: give it a one-line value.")
+        if "\r" in str(value):  # docker --env-file reads lines as text: a CR before \n is lost
+            raise LegacyFormatError(f"env var {key}: its value {str(value)!r} holds a carriage "
+                                    "return, which docker --env-file drops at the end of a "
+                                    "line. Fix: give it a value without \\r (drop the \"\\r\" "
+                                    "escape from its YAML).")
 
 
 def env_script(env: dict, backend: str, config_file: str | None) -> str:

@@ -8,7 +8,13 @@ and never overwrites a file it did not write: each output directory keeps a mani
 - missing -> written;
 - in the manifest, unchanged since -> replaced;
 - in the manifest but edited by hand -> refused unless ``force``;
-- not in the manifest (a foreign file) or a source the caller reads -> always refused.
+- not in the manifest (a foreign file) or a source the caller reads -> always refused;
+- recorded as a stream (a log) -> reopened only as a stream; replaced only with ``force``;
+- named like the manifest itself -> always refused (the manifest would discard it).
+
+A temp file left by a killed writer (`.<name>.<host>-<pid>-<hex>.tmp`) is removed by the next
+write into that directory once it is provably stale (io/staletemp.py: a regular file of this
+user whose process on this host is gone); no output may be named like one.
 
 A bundle (:func:`write_files`) checks every target first and writes nothing when one is
 refused; its temp files are all written before the first rename. Caches use
@@ -20,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -35,6 +40,8 @@ from spyre_hydra.io.manifest import (
     read_manifest,
     sha256,
 )
+from spyre_hydra.io.staletemp import clean_stale as _clean_stale
+from spyre_hydra.io.staletemp import is_temp_name, temp_name
 
 #: Files this process wrote so far (count, last path): an error printing the report after
 #: them means the work is done (spyre_hydra.io.output says so, exit 1).
@@ -45,8 +52,15 @@ def _encode(content: str | bytes) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
 
 
-def _refusal(path: Path, force: bool, sources: set) -> str | None:
+def _refusal(path: Path, force: bool, sources: set, stream: bool = False) -> str | None:
     """Why ``path`` must not be written, or None."""
+    if path.name == MANIFEST:
+        return (f"{MANIFEST} is the name of the writer's own record of the files it wrote "
+                "there; a file of that name would be replaced by it. Fix: choose another "
+                "file name.")
+    if is_temp_name(path.name):
+        return ("the name has the pattern of the writer's temp files, which a later write "
+                "removes once they look left behind. Fix: choose another file name.")
     st = _lstat(path)
     if st is None:
         parent = path.parent
@@ -69,6 +83,10 @@ def _refusal(path: Path, force: bool, sources: set) -> str | None:
         return ("it exists and spyre-hydra did not write it (not in "
                 f"{path.parent / MANIFEST}). Fix: move it away yourself, or choose another "
                 "output path; --force never replaces files it did not write.")
+    if known == STREAM and not stream and not force:
+        return ("spyre-hydra wrote it as a log, whose content it does not track, so it cannot "
+                "tell whether it was edited since. Fix: pass --force to replace it, or move "
+                "it away first.")
     if not force and known != STREAM and _file_sha256(path) != known:
         return ("it was edited since spyre-hydra wrote it. Fix: pass --force to replace it "
                 "(your edits are lost), or move it away first.")
@@ -84,10 +102,11 @@ def _source_ids(sources: Iterable) -> set:
     return ids
 
 
-def check_targets(paths: Iterable, force: bool = False, sources: Iterable = ()) -> None:
+def check_targets(paths: Iterable, force: bool = False, sources: Iterable = (),
+                  stream: bool = False) -> None:
     """Raise one OutputError naming every target that must not be written."""
     ids, paths = _source_ids(sources), [Path(p) for p in paths]
-    problems = [(p, why) for p in map(Path, paths) if (why := _refusal(p, force, ids))]
+    problems = [(p, why) for p in map(Path, paths) if (why := _refusal(p, force, ids, stream))]
     if len(problems) == 1 and len(set(paths)) == 1:
         raise OutputError(f"cannot write {problems[0][0]}: {problems[0][1]}")
     if problems:
@@ -110,7 +129,7 @@ def _locked(folder: Path):
 
 
 def _temp(folder_fd: int, name: str, data: bytes, mode: int) -> str:
-    tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+    tmp = temp_name(name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                  0o600, dir_fd=folder_fd)
     try:
@@ -166,6 +185,8 @@ def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
         fds = {d: stack.enter_context(_locked(d)) for d in sorted(by_dir)}
         stale = _stale(by_dir) if prune else []
         check_targets([*(p for p, _ in items), *stale], force, sources)  # under the locks
+        for fd in fds.values():
+            _clean_stale(fd)
         temps: list[tuple[int, str, str]] = []
         try:
             for folder, group in by_dir.items():
@@ -265,6 +286,7 @@ def write_cache(path, content: str | bytes, mode: int = 0o644, root=None) -> Pat
             if _kind(st.st_mode):
                 raise OutputError(f"cache file {path} is {_kind(st.st_mode)}; not replaced. Fix: "
                                   "remove it, or set SPYRE_HYDRA_CACHE to another directory.")
+        _clean_stale(fd)
         tmp = _temp(fd, path.name, _encode(content), mode)
         os.replace(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd)
         os.fsync(fd)
@@ -289,6 +311,7 @@ def claim(path, content: str | bytes, mode: int = 0o644) -> Path:
     _mkdirs(path.parent)
     data = _encode(content)
     with _locked(path.parent) as fd:
+        _clean_stale(fd)
         tmp = _temp(fd, path.name, data, mode)
         try:
             os.link(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
@@ -303,9 +326,10 @@ def open_stream(path, force: bool = False, append: bool = False):
     """A log file another process writes into as it runs (not atomic by nature): checked by
     the writer's rules, opened without following a symlink, recorded as ours (STREAM)."""
     path = Path(path)
-    check_targets([path], force)
+    check_targets([path], force, stream=True)
     _mkdirs(path.parent)
     with _locked(path.parent) as fd:
+        _clean_stale(fd)
         how = os.O_APPEND if append else os.O_TRUNC
         handle = os.open(path.name, os.O_WRONLY | os.O_CREAT | how | os.O_NOFOLLOW
                          | os.O_CLOEXEC, 0o644, dir_fd=fd)

@@ -13,6 +13,7 @@ import yaml
 
 from spyre_hydra.errors import LegacyFormatError, Problem
 from spyre_hydra.io.reading import InputError, check_node_budget, read_text_bounded
+from spyre_hydra.io.yaml11 import describe, yaml11_scalars
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -100,6 +101,9 @@ def load_nodes(src: Path):
         anchors = {id(n): name for name, n in named.items()}
         problems: list[Problem] = []
         _duplicates(root, "", src, set(), problems)
+        for node, text, value in yaml11_scalars(root):  # the plugin reads YAML 1.1 too
+            what, fix = describe(text, value)
+            problems.append(Problem(text, what, f"{src}:{node.start_mark.line + 1}", fix))
         arch_nodes = {}
         for key, value in _mapping_items(_child(root, "models")):
             arch = _child(value, "architecture")

@@ -56,10 +56,30 @@ def check_overrides(overrides: list[str], conf_dir=None, multirun: bool = False)
     return _rewrite(list(overrides), list(overrides), conf_dir, multirun)
 
 
+#: Overrides one launch (or compose() call) may give: Hydra parses and applies each in
+#: turn (~0.4 ms apiece), so 10**6 of them would run for minutes before any answer.
+MAX_OVERRIDES = 1_000
+#: Characters one override may have: Hydra parses a value list at ~0.25 ms per value, so a
+#: 1 MB list would keep the parser busy for a minute before any bound could count it.
+MAX_OVERRIDE_CHARS = 100_000
+
+
 def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) -> list[str]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
+    if len(overrides) > MAX_OVERRIDES:
+        raise UnknownOptionError(
+            f"{len(overrides):,} overrides given; at most {MAX_OVERRIDES:,} are accepted. "
+            "Fix: put the settings in a conf file of your own (--config-dir DIR / conf_dir=, "
+            "e.g. DIR/model/<name>.yaml) or sweep them with range(...)/a,b,c values.")
+    long = next((o for o in overrides if len(o) > MAX_OVERRIDE_CHARS), None)
+    if long is not None:
+        raise UnknownOptionError(
+            f"the override {long[:40]!r}... is {len(long):,} characters long; at most "
+            f"{MAX_OVERRIDE_CHARS:,} are accepted. Fix: sweep with range(start,stop,step), put "
+            "long lists in a conf file (a named sweep conf/sweep/<name>.yaml, or "
+            "prompts_file=FILE for prompts).")
     roots = search_path(conf_dir) if conf_dir else [shipped_conf_dir()]
     parser = OverridesParser.create()
     try:

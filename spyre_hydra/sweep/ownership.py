@@ -148,3 +148,23 @@ def done_points(sweep_dir: Path, total: int) -> set[int]:
         if data and data.get("outcome") == "ok":
             done.add(num)
     return done
+
+
+def resume_blockers(sweep_dir: Path, total: int) -> str | None:
+    """Resume: the refusal when a file the rerun writes (a job's result.json, sweep.json,
+    the summary) is one the writer would refuse to replace (edited by hand, foreign), so
+    what the rerun writes there would be lost; None when every one can be written."""
+    from spyre_hydra.sweep.report import CSV_NAME, MD_NAME, PNG_NAME
+    from spyre_hydra.sweep.results import MANIFEST, blocked_files
+
+    done = done_points(sweep_dir, total)
+    paths = [sweep_dir / str(i) / RESULT for i in range(total) if i not in done]
+    paths += [sweep_dir / name for name in (MANIFEST, CSV_NAME, MD_NAME, PNG_NAME, "pareto.png")]
+    blocked = blocked_files(paths)
+    if not blocked:
+        return None
+    return (f"sweep.resume=true: {len(blocked)} file(s) of the sweep dir cannot be replaced "
+            "by the rerun, so what it writes there would be lost; nothing was run:\n"
+            + "\n".join(blocked) + "\nFix: move those files out of the sweep dir (e.g. "
+            "mv result.json result.json.mine), then rerun with sweep.resume=true "
+            f"hydra.sweep.dir={sweep_dir}.")

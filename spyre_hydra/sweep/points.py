@@ -6,18 +6,27 @@ Every argument is parsed by Hydra's OverridesParser, so `a,b`, `range(1,5)`, `gl
 - shape triples are one value: `runtime.warmup_shapes=[64,8,1],[128,8,2]` is two points of
   one shape each (`[[64,8,1]]` and `[[128,8,2]]`), as `[[64,8,1]],[[128,8,2]]` already was;
 - `sweep.zip=[a,b]` moves the listed axes together (the i-th value of each) instead of taking
-  their product; all zipped axes must have the same number of values.
+  their product; all zipped axes must have the same number of values, each named once.
+
+A sweep has at most `sweep.max_points` points (MAX_POINTS unless set): the count is taken
+from the axes' sizes before any value is listed, so `range(1,10000000)` is refused at once.
 """
 
 from __future__ import annotations
 
+import decimal
 import itertools
+import math
 from typing import Any
 
 from spyre_hydra.errors import SpyreHydraError
 
 SHAPES_KEY = "runtime.warmup_shapes"
 ZIP_KEY = "sweep.zip"
+MAX_POINTS_KEY = "sweep.max_points"
+#: Points a sweep may have unless sweep.max_points says otherwise (each is composed and
+#: checked before any job starts).
+MAX_POINTS = 100_000
 
 
 class SweepDefinitionError(SpyreHydraError):
@@ -53,6 +62,19 @@ def _values(override) -> list[str]:
     return [f"{key}={v}" for v in override.sweep_string_iterator()]
 
 
+def max_points(config) -> int:
+    """sweep.max_points of the composed tree (MAX_POINTS when unset); a positive integer."""
+    node = config.get("sweep") if hasattr(config, "get") else None
+    value = node.get("max_points") if hasattr(node, "get") else None
+    if value is None:
+        return MAX_POINTS
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SweepDefinitionError(f"{MAX_POINTS_KEY}={value!r} is not a positive number of "
+                                   f"points. Fix: {MAX_POINTS_KEY}=<N >= 1> (default "
+                                   f"{MAX_POINTS}).")
+    return value
+
+
 def zip_keys(arguments: list[str]) -> list[str]:
     """The axes named by a `sweep.zip=[a,b]` argument (last one wins), else []."""
     found: list[str] = []
@@ -63,26 +85,68 @@ def zip_keys(arguments: list[str]) -> list[str]:
     return found
 
 
-def expand(arguments: list[str], parser) -> list[list[str]]:
-    """Every point's override list: later arguments for a key replace earlier ones, axes are
-    crossed in first-appearance order, zipped axes advance together at the first one's place."""
-    zipped = zip_keys(arguments)
-    axes: dict[str, list[str]] = {}
-    for override in parser.parse_overrides(arguments):
-        axes[override.get_key_element().lstrip("+~")] = _values(override)
-    bare = {k.lstrip("+~"): k for k in axes}
-    unknown = [k for k in zipped if k not in bare]
+def _count(override) -> int:
+    """How many values an override gives, without listing a range."""
+    if not override.is_sweep_override():
+        return 1
+    value = override.value()
+    start, stop, step = (getattr(value, k, None) for k in ("start", "stop", "step"))
+    if isinstance(start, (int, float)) and isinstance(stop, (int, float)) and \
+            isinstance(step, (int, float)) and step != 0:
+        if all(isinstance(v, int) for v in (start, stop, step)):
+            return len(range(start, stop, step))
+        span = (decimal.Decimal(stop) - decimal.Decimal(start)) / decimal.Decimal(step)
+        return max(0, math.ceil(span))
+    items = getattr(value, "list", None)
+    return len(items) if isinstance(items, list) else len(_values(override))
+
+
+def _check_zip(zipped: list[str], counts: dict[str, int]) -> None:
+    twice = sorted({k for k in zipped if zipped.count(k) > 1})
+    if twice:
+        once = list(dict.fromkeys(zipped))
+        raise SweepDefinitionError(
+            f"sweep.zip=[{','.join(zipped)}] names {', '.join(twice)} more than once; an axis "
+            f"moves with the others once. Fix: sweep.zip=[{','.join(once)}].")
+    unknown = [k for k in zipped if k not in counts]
     if unknown:
         raise SweepDefinitionError(
             f"sweep.zip names {', '.join(unknown)}, which the sweep does not set. Fix: zip "
-            f"axes the sweep sets (here: {', '.join(k for k in bare if k != ZIP_KEY)}).")
+            f"axes the sweep sets (here: {', '.join(k for k in counts if k != ZIP_KEY)}).")
+    sizes = {k: counts[k] for k in zipped}
+    if len(set(sizes.values())) > 1:
+        raise SweepDefinitionError(
+            "sweep.zip axes have different numbers of values: " + ", ".join(
+                f"{k} has {n}" for k, n in sizes.items()) + ". Fix: give each zipped axis "
+            "the same number of values, or drop sweep.zip to sweep their product.")
+
+
+def _check_size(counts: dict[str, int], zipped: list[str], max_points: int) -> None:
+    sizes = {k: n for k, n in counts.items() if k not in zipped[1:]}
+    total = math.prod(sizes.values())
+    if total > max_points:
+        big = sorted(((n, k) for k, n in sizes.items() if n > 1), reverse=True)[:3]
+        raise SweepDefinitionError(
+            f"the sweep has {total:,} points (" + ", ".join(f"{k}: {n:,} values"
+                                                         for n, k in big)
+            + f"), over {MAX_POINTS_KEY}={max_points}; every point is composed and checked "
+            f"before any job starts. Fix: sweep fewer values, or raise the bound with "
+            f"{MAX_POINTS_KEY}=<N> (N >= {total}).")
+
+
+def expand(arguments: list[str], parser, max_points: int = MAX_POINTS) -> list[list[str]]:
+    """Every point's override list: later arguments for a key replace earlier ones, axes are
+    crossed in first-appearance order, zipped axes advance together at the first one's place.
+    SweepDefinitionError for a repeated or unknown zip axis and for more than max_points."""
+    zipped = zip_keys(arguments)
+    parsed: dict[str, Any] = {}
+    for override in parser.parse_overrides(arguments):
+        parsed[override.get_key_element().lstrip("+~")] = override
+    counts = {k: _count(o) for k, o in parsed.items()}
     if zipped:
-        sizes = {k: len(axes[k]) for k in zipped}
-        if len(set(sizes.values())) > 1:
-            raise SweepDefinitionError(
-                "sweep.zip axes have different numbers of values: " + ", ".join(
-                    f"{k} has {n}" for k, n in sizes.items()) + ". Fix: give each zipped axis "
-                "the same number of values, or drop sweep.zip to sweep their product.")
+        _check_zip(zipped, counts)
+    _check_size(counts, zipped, max_points)
+    axes = {k: _values(o) for k, o in parsed.items()}
     lists: list[list[list[str]]] = []
     for key, values in axes.items():
         if key in zipped[1:]:

@@ -8,6 +8,7 @@ any job directory exists, unless `sweep.skip_unsupported=true`.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,27 @@ from spyre_hydra.errors import SpyreHydraError
 
 class SweepError(SpyreHydraError):
     """A sweep refused before it starts: lists every bad point."""
+
+
+#: Seconds between "pre-flight: N/M points checked" lines: a long pre-flight is never silent.
+PROGRESS_EVERY_S = 5.0
+
+
+class Ticker:
+    """The pre-flight's progress line, at most once per PROGRESS_EVERY_S (none for a
+    pre-flight shorter than that)."""
+
+    def __init__(self, total: int, clock=time.monotonic):
+        self.total, self.clock = total, clock
+        self.last = clock()
+
+    def tick(self, done: int) -> str | None:
+        """The line to print after `done` points, or None."""
+        now = self.clock()
+        if now - self.last < PROGRESS_EVERY_S or done >= self.total:
+            return None
+        self.last = now
+        return f"pre-flight: {done}/{self.total} points checked"
 
 
 @dataclass

@@ -34,6 +34,21 @@ def write_json_atomic(path: str | os.PathLike, data: Any, exclusive: bool = Fals
     return write_file(path, text, exclusive)
 
 
+def blocked_files(paths) -> list[str]:
+    """Lines naming each of `paths` that the writer would refuse to replace (edited by hand,
+    foreign, a symlink, ...): what a rerun would write there would be lost."""
+    from spyre_hydra.io.writer import OutputError, check_targets
+
+    lines = []
+    for path in map(Path, paths):
+        try:
+            check_targets([path])
+        except OutputError as error:
+            why = str(error).removeprefix(f"cannot write {path}: ").split(" Fix:")[0]
+            lines.append(f"  - {path}: {why}")
+    return lines
+
+
 def _job_key(path: Path) -> tuple:
     name = path.parent.name
     return (0, int(name), "") if name.isdigit() else (1, 0, name)

@@ -15,8 +15,8 @@ from pathlib import Path
 from spyre_hydra.errors import SpyreHydraError
 from spyre_hydra.sweep import progress
 from spyre_hydra.sweep.compose import PointComposer
-from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release
-from spyre_hydra.sweep.preflight import Preflight, refusal, skip_unsupported
+from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release, resume_blockers
+from spyre_hydra.sweep.preflight import Preflight, Ticker, refusal, skip_unsupported
 from spyre_hydra.sweep.progress import Progress, Watcher, say
 from spyre_hydra.sweep.results import MANIFEST, RESULT, read_manifest, write_json_atomic
 from spyre_hydra.sweep.sweeper import (
@@ -52,8 +52,12 @@ def preflight(sweeper, arguments: list[str]) -> tuple[Preflight, PointComposer]:
               "range(...), glob(...) or choice(...) values.")
     composer = PointComposer(sweeper.config, sweeper.hydra_context.config_loader)
     result = Preflight(points)
+    ticker = Ticker(len(points))
     for index, point in enumerate(points):
         checked = composer.check(point)
+        line = ticker.tick(index + 1)
+        if line:
+            say(line)
         if checked.broken:
             result.broken[index] = checked.broken
         elif checked.bad:
@@ -109,6 +113,9 @@ def run_sweep(sweeper, arguments: list[str]):
     sweep_dir = sweeper.fix_sweep_dir()
     composer.sweep_dir_fixed(str(sweep_dir))
     existed = sweep_dir.exists()
+    blocked = resume_blockers(sweep_dir, n) if resume else None
+    if blocked:
+        _fail(blocked)
     try:
         claim(sweep_dir, points, resume)
     except SpyreHydraError as error:

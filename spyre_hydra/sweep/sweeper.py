@@ -29,7 +29,7 @@ from hydra.types import HydraContext
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from spyre_hydra.sweep import progress
-from spyre_hydra.sweep.points import expand, varying_keys
+from spyre_hydra.sweep.points import expand, max_points, varying_keys
 
 #: plan of each point this process checked, by job number (jobs in this process take their
 #: plan from here instead of planning again)
@@ -123,7 +123,8 @@ class SweeperSteps(Sweeper):
         from hydra.core.override_parser.overrides_parser import OverridesParser
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
-        return expand([f"{k}={v}" for k, v in self.params.items()] + arguments, parser)
+        return expand([f"{k}={v}" for k, v in self.params.items()] + arguments, parser,
+                      max_points(self.config))
 
     def user_sweep_dir(self) -> bool:
         """Whether the command line chose hydra.sweep.dir."""
