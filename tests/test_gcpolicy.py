@@ -60,8 +60,10 @@ def test_only_the_console_script_skips_finalization(h, tmp_path):
 
 
 END = """
-import atexit, sys, threading, time
+import atexit, sys, threading, time, types
 from spyre_hydra.engine.gcpolicy import end_process
+if {vllm}:  # vLLM loaded: the process ends by os._exit after the exit work
+    sys.modules["vllm"] = types.ModuleType("vllm")
 atexit.register(lambda: print("atexit ran", flush=True))
 worker = threading.Thread(target=lambda: (time.sleep(0.2), print("thread done")))
 worker.start()
@@ -70,10 +72,12 @@ end_process({code})
 """
 
 
+@pytest.mark.parametrize("vllm", [True, False])
 @pytest.mark.parametrize("code,status,err", [("0", 0, ""), ("None", 0, ""), ("3", 3, ""),
                                              ("'bad input'", 1, "bad input\n")])
-def test_end_process_runs_exit_work_then_leaves(code, status, err):
-    proc = subprocess.run([sys.executable, "-c", END.format(code=code)], capture_output=True,
+def test_end_process_runs_exit_work_then_leaves(code, status, err, vllm):
+    proc = subprocess.run([sys.executable, "-c", END.format(code=code, vllm=vllm)],
+                          capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == status
     # threads joined first, then the atexit handlers, and buffered output is flushed

@@ -126,8 +126,8 @@ def test_a_hydra_override_takes_hydras_run_path(h, tmp_path):
     assert plain.returncode == env_set.returncode == 0, plain.stderr + env_set.stderr
     assert json.loads(plain.stdout)["env"]["VLLM_DT_MAX_BATCH_TKV_LIMIT"] == "131072"
     assert json.loads(env_set.stdout)["env"]["VLLM_DT_MAX_BATCH_TKV_LIMIT"] == "5"
-    assert env_set.stderr == ("[WARNING] spyre_hydra.catalog.configurator: kept a user value "
-                              "over the model default: VLLM_DT_MAX_BATCH_TKV_LIMIT=5 ⚠ "
+    assert env_set.stderr == ("[WARNING] spyre_hydra.catalog.configurator: kept a user value, "
+                              "not using model default: VLLM_DT_MAX_BATCH_TKV_LIMIT=5 ⚠ "
                               "(default: 131072)\n")
 
 
@@ -136,6 +136,6 @@ def test_plain_plan_logs_like_hydras_job(h, tmp_path):
     proc = h.run_cli(["model=granite_8b", "device=tp4", "sendnn_version=1.0.3", "mode=plan"],
                      tmp_path, VLLM_DT_MAX_BATCH_TKV_LIMIT="5")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ("[WARNING] spyre_hydra.catalog.configurator: kept a user value "
-                           "over the model default: VLLM_DT_MAX_BATCH_TKV_LIMIT=5 ⚠ "
+    assert proc.stderr == ("[WARNING] spyre_hydra.catalog.configurator: kept a user value, "
+                           "not using model default: VLLM_DT_MAX_BATCH_TKV_LIMIT=5 ⚠ "
                            "(default: 131072)\n")

@@ -51,6 +51,11 @@ def end_process(code: object = 0) -> NoReturn:
     because the objects they check were never freed. Call it last, from the console entry
     point only (never from a library or a test process).
     """
+    if "vllm" not in sys.modules:
+        # Nothing heavy to skip (mode=plan, a sweep whose jobs ran elsewhere): a normal exit,
+        # whose thread shutdown also runs the executors' own stop hooks (a joblib/loky sweep
+        # keeps non-daemon manager threads that only those hooks end).
+        raise SystemExit(code)
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and not thread.daemon:
             thread.join()

@@ -104,22 +104,28 @@ def get_server(plan, overrides, env: dict, job_dir: Path, timeout: float) -> _Se
     with open_stream(log) as handle:  # a stream: the server's own log
         proc = subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
+    # known at once, so that an interrupt during the readiness wait (or the exit) stops it:
+    # the server runs in its own session and would outlive the sweep otherwise
+    _current = _Server(key, proc, port, log, 0.0)
     url = f"http://127.0.0.1:{port}/health"
-    while True:
-        if proc.poll() is not None:
-            raise BenchError(f"the server exited with code {proc.returncode} before it was "
-                             f"ready (log: {log}){_tail(log)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.perf_counter() - started > timeout:
-            proc.kill()
-            raise BenchError(f"the server did not answer {url} within {timeout:.0f}s (log: "
-                             f"{log}). Fix: bench.server_timeout_s=<longer>.")
-        time.sleep(0.5)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise BenchError(f"the server exited with code {proc.returncode} before it "
+                                 f"was ready (log: {log}){_tail(log)}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.perf_counter() - started > timeout:
+                raise BenchError(f"the server did not answer {url} within {timeout:.0f}s (log: "
+                                 f"{log}). Fix: bench.server_timeout_s=<longer>.")
+            time.sleep(0.5)
+    except BaseException:
+        stop_server()
+        raise
     _current = _Server(key, proc, port, log, round(time.perf_counter() - started, 3))
     return _current
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import spyre_hydra
-from spyre_hydra.conftree import trust
+from spyre_hydra.conftree import trust, walk
 from spyre_hydra.errors import ConfigValidationError
 
 MODEL = """\
@@ -140,7 +140,7 @@ def test_filesystem_root_and_kernel_views_are_not_conf_dirs(where):
 
 
 def test_a_walk_stops_at_its_bound(conf, monkeypatch):
-    monkeypatch.setattr(trust, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(walk, "MAX_ENTRIES", 10)
     for i in range(12):
         (conf / "model" / f"m{i}.txt").write_text("x")
     with pytest.raises(ConfigValidationError, match=r"holds more than 10 entries; a conf tree "
