@@ -16,6 +16,8 @@ input; 130 / 143 when the sweep was interrupted.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import subprocess
 import sys
 import time
@@ -82,17 +84,45 @@ def sweep_argv(overrides: list[str], config_dir: str | None) -> tuple[list[str],
     return argv, Path(where)
 
 
+#: The sweep's process (a module constant so a test can stand in a fake one).
+LAUNCH = (sys.executable, "-m", "spyre_hydra.cli.launch")
+
+
+def _wait(proc: subprocess.Popen) -> int:
+    """Wait for the sweep, handing it each SIGINT / SIGTERM the tune gets: the sweep then
+    stops its server, keeps its finished results and exits 130 / 143 in its own time
+    (subprocess.run would SIGKILL it 0.25 s after a Ctrl-C, and a SIGTERM would end the
+    tune alone, leaving the sweep and its vLLM server running)."""
+    def forward(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    old = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, forward)
+    except ValueError:  # not the main thread: no signal reaches this one anyway
+        pass
+    try:
+        return proc.wait()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def run_sweep(overrides: list[str], config_dir: str | None) -> tuple[int, Path]:
     """Run the bench sweep in a spyre-launch process (its progress goes to stderr)."""
     argv, sweep_dir = sweep_argv(overrides, config_dir)
     print(f"spyre-hydra tune: spyre-launch {' '.join(argv)}", file=sys.stderr, flush=True)
-    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.cli.launch", *argv],
-                          check=False)
-    if proc.returncode == 2:
+    # its own process group: a Ctrl-C reaches the tune only, which hands it on exactly once
+    # (in the tune's group the sweep would get every Ctrl-C twice)
+    proc = subprocess.Popen([*LAUNCH, *argv], process_group=0)
+    code = _wait(proc)
+    if code == 2:
         raise TuneError("the bench sweep was refused (its error is above); nothing was "
                         "measured. Fix: correct the overrides (spyre-launch -m <overrides> "
                         "mode=plan shows each point's plan).")
-    return proc.returncode, sweep_dir
+    return code, sweep_dir
 
 
 def run(args) -> int:
