@@ -27,11 +27,12 @@ def _int(value: Any) -> bool:
 
 
 def _figure(value: Any) -> bool:
-    """A metric as a bench job records it: a number (NaN allowed: "not measured") or null."""
+    """A metric as a bench job records it: a number >= 0 (NaN allowed: "not measured") or
+    null; no latency or throughput is negative or infinite."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return True
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and abs(value) < 1e300)
+            and 0 <= value < 1e300)
 
 
 def _plan_problems(plan: Any) -> list[tuple[str, Any, str]]:
@@ -79,7 +80,7 @@ def _bench_problems(bench: Any) -> list[tuple[str, Any, str]]:
         (f"bench.runs[{i}]", r) for i, r in enumerate(runs or [])]
     for where, table in tables:
         if isinstance(table, Mapping):
-            out += [(f"{where}.{k}", table[k], "a number or null") for k in METRICS
+            out += [(f"{where}.{k}", table[k], "a number >= 0 or null") for k in METRICS
                     if k in table and not _figure(table[k])]
     return out
 

@@ -114,6 +114,9 @@ def _write(option: str, profiles: dict[str, Any], out: Path, config_dir) -> tupl
 
     check_out(out)
     source = Path(get_model_registry(config_dir).get_model_config(option).files[-1])
+    if out.is_dir():  # a conf dir that does not load already is named before any write
+        reset_registries()
+        get_model_registry(out)
 
     def verify(path: Path, launch: str) -> None:
         reset_registries()

@@ -114,12 +114,12 @@ def parse_slo(text: str) -> tuple[Term, ...]:
                             f"measured latency or throughput is. Fix: --slo '{metric}{op}"
                             f"{value[1:]}', or drop the term.")
         if not math.isfinite(bound):
-            raise TuneError(f"--slo term {raw.strip()!r}: {value!r} is not a finite number. "
+            raise TuneError(f"--slo term {raw.strip()!r}: {value!r} is not a finite decimal number. "
                             f"Fix: --slo '{metric}{op}500' (milliseconds for *_ms, per second "
                             "for throughputs).")
         same = [t for t in terms if t.metric == metric]
         if same:  # two bounds on one metric: a typo, or a range that is better said once
-            raise TuneError(f"--slo names {metric} twice ({same[0]!s} and {raw.strip()!r}); "
+            raise TuneError(f"--slo names {metric} twice ('{same[0]!s}' and {raw.strip()!r}); "
                             f"each metric takes one bound. Fix: keep one of them, e.g. --slo "
                             f"'{same[0]!s}'.")
         terms.append(Term(metric, op, bound))
