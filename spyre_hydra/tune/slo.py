@@ -114,7 +114,7 @@ def parse_slo(text: str) -> tuple[Term, ...]:
                             f"measured latency or throughput is. Fix: --slo '{metric}{op}"
                             f"{value[1:]}', or drop the term.")
         if not math.isfinite(bound):
-            raise TuneError(f"--slo term {raw.strip()!r}: {value!r} is not a finite decimal number. "
+            raise TuneError(f"--slo term {raw.strip()!r}: {value!r} is not a finite number. "
                             f"Fix: --slo '{metric}{op}500' (milliseconds for *_ms, per second "
                             "for throughputs).")
         same = [t for t in terms if t.metric == metric]

@@ -51,10 +51,10 @@ def edit(sweep: Path, job: int, change) -> None:
     ("ttft_p99_ms>=500,ttft_p99_ms<=100", r"names ttft_p99_ms twice"),
     ("ttft_p99_ms<=-5", r"'-5' is negative, and no measured latency or throughput is\. Fix: "
                         r"--slo 'ttft_p99_ms<=5'"),
-    ("ttft_p99_ms<=1_000", r"'1_000' is not a finite decimal number\. Fix:"),
-    ("ttft_p99_ms<=0x10", r"'0x10' is not a finite decimal number"),
-    ("ttft_p99_ms<=1e400", r"'1e400' is not a finite decimal number"),
-    ("ttft_p99_ms<=infinity", r"'infinity' is not a finite decimal number"),
+    ("ttft_p99_ms<=1_000", r"'1_000' is not a finite number\. Fix:"),
+    ("ttft_p99_ms<=0x10", r"'0x10' is not a finite number"),
+    ("ttft_p99_ms<=1e400", r"'1e400' is not a finite number"),
+    ("ttft_p99_ms<=infinity", r"'infinity' is not a finite number"),
     ("ttft_p99_ms=<500", r"operator '=' is not supported\. Valid operators: <=, <, >=, >\. "
                          r"Fix: --slo 'ttft_p99_ms<=500'\.$"),
 ])
