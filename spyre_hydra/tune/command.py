@@ -17,6 +17,7 @@ input; 130 / 143 when the sweep was interrupted.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import subprocess
 import sys
@@ -113,7 +114,7 @@ def _wait(proc: subprocess.Popen) -> int:
 def run_sweep(overrides: list[str], config_dir: str | None) -> tuple[int, Path]:
     """Run the bench sweep in a spyre-launch process (its progress goes to stderr)."""
     argv, sweep_dir = sweep_argv(overrides, config_dir)
-    print(f"spyre-hydra tune: spyre-launch {' '.join(argv)}", file=sys.stderr, flush=True)
+    print(f"spyre-hydra tune: spyre-launch {shlex.join(argv)}", file=sys.stderr, flush=True)
     # its own process group: a Ctrl-C reaches the tune only, which hands it on exactly once
     # (in the tune's group the sweep would get every Ctrl-C twice)
     proc = subprocess.Popen([*LAUNCH, *argv], process_group=0)
@@ -132,6 +133,11 @@ def run(args) -> int:
 
     terms = parse_slo(args.slo)  # bad input stops before anything runs
     wanted = objectives(args.objective)
+    for flag, value in (("--out", args.out), ("--from", args.from_dir),
+                        ("--config-dir", args.config_dir)):
+        if value is not None and not str(value).strip():
+            raise TuneError(f"{flag} is empty (it would mean the current directory). Fix: "
+                            f"{flag} <dir>, or leave it out.")
     check_out(args.out)
     if args.from_dir:
         if args.overrides:
@@ -147,7 +153,9 @@ def run(args) -> int:
         code, sweep_dir = run_sweep(list(args.overrides), args.config_dir)
         if code in (130, 143):
             print(f"spyre-hydra tune: the sweep was interrupted; rerun with "
-                  f"sweep.resume=true hydra.sweep.dir={sweep_dir}", file=sys.stderr)
+                  f"sweep.resume=true hydra.sweep.dir={sweep_dir} (the same tune command, "
+                  "those two added) to run only the points without a result",
+                  file=sys.stderr)
             return code
     from spyre_hydra.tune.run import tune
 

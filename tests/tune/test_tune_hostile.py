@@ -257,3 +257,15 @@ def test_a_signal_to_the_tune_reaches_the_sweep_once_and_it_finishes(tmp_path, h
     assert mark.read_text() == str(int(sig))  # once, and its cleanup ran to the end
     assert "the sweep was interrupted; rerun with sweep.resume=true hydra.sweep.dir=sw" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["--out", "--from", "--config-dir"])
+def test_an_empty_dir_flag_is_refused_not_read_as_the_current_dir(tmp_path, h, flag):
+    args = ["tune", "--slo", "ttft_p99_ms<=500", flag, ""]
+    if flag != "--from":
+        args += ["--from", str(tmp_path)]
+    proc = h.run_cli(args, tmp_path, "spyre-hydra")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"error: {flag} is empty (it would mean the current directory). Fix: {flag} <dir>, " \
+           "or leave it out." in proc.stderr
+    assert list(tmp_path.iterdir()) == []
