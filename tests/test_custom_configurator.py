@@ -67,6 +67,7 @@ def user_pkg(tmp_path, monkeypatch):
     (root / PKG).mkdir(parents=True)
     (root / PKG / "__init__.py").write_text(USER_CODE)
     monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("SPYRE_HYDRA_ALLOW_CUSTOM_CODE", "1")  # user code: opted in
     monkeypatch.delitem(sys.modules, PKG, raising=False)
     yield root
     sys.modules.pop(PKG, None)
@@ -126,7 +127,7 @@ BAD = [
     pytest.param("configurator: {_target_: os.getcwd}",
                  r"'os\.getcwd' is not a subclass of spyre_hydra\.ModelConfigurator",
                  id="a-function"),
-    pytest.param("configurator: {_target_: '${oc.env:HOME}'}", r"cannot be imported",
+    pytest.param("configurator: {_target_: '${oc.env:HOME}'}", r"is not a dotted class name",
                  id="interpolation-text"),
 ]
 
@@ -152,7 +153,7 @@ def test_make_configurator_names_the_given_file_for_a_tree():
     tree = {"hf_id": "x", "configurator": {"_target_": "no_such_pkg_4711.Thing"}}
     with pytest.raises(ConfigValidationError,
                        match=r"model\.configurator\._target_ \(in conf/model/x\.yaml\)"):
-        make_configurator(tree, {}, False, where="conf/model/x.yaml")
+        make_configurator(tree, {}, False, where="conf/model/x.yaml", allow_code=True)
 
 
 def _cli(h, prog, args, user_pkg, cwd):

@@ -6,24 +6,28 @@ such conflict into :class:`ConfigConflictError`. Everything is checked before an
 changed, so a failure leaves the process environment and the vLLM config untouched.
 
 ModelConfigurator is the extension point: a family or model file may name a subclass with
-`configurator: {_target_: my_pkg.MyConfigurator, ...}`; make_configurator builds it (Hydra's
-instantiate) or DefaultConfigurator, and is the one place either is constructed.
+`configurator: {_target_: my_pkg.MyConfigurator, ...}`; make_configurator imports the class
+(only with SPYRE_HYDRA_ALLOW_CUSTOM_CODE=1: it is user code), checks it is a subclass, then
+calls it with the node's other keys as plain data (a nested `_target_` is never called); it
+is the one place a configurator is constructed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import logging
 import os
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from spyre_hydra.catalog.custom_code import (ALLOW_CODE_ENV, custom_code_allowed, import_object,
+                                             own_code)
 from spyre_hydra.catalog.summary import ConfigurationSummary, ConfigValue, DeviceSettings
 from spyre_hydra.errors import ConfigConflictError, ConfigValidationError, Problem
 
 __all__ = ["ConfigValue", "ConfigurationSummary", "DefaultConfigurator", "DeviceSettings",
-           "ModelConfigurator", "configurator_class", "make_configurator", "strict_from_env"]
+           "ModelConfigurator", "ALLOW_CODE_ENV", "configurator_class", "custom_code_allowed",
+           "make_configurator", "strict_from_env"]
 
 log = logging.getLogger(__name__)
 STRICT_ENV = "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"
@@ -156,10 +160,6 @@ class DefaultConfigurator(ModelConfigurator):
     """The universal configurator: the catalog's device settings, applied as they are."""
 
 
-#: Keys of a `configurator:` node that Hydra's instantiate reads itself.
-_HYDRA_KEYS = ("_target_", "_recursive_", "_convert_", "_partial_", "_args_")
-
-
 def _describe(model, where: str | None) -> tuple[str, Any, str, str]:
     """(model name, configurator node, key prefix, file) of a ModelEntry or a model tree."""
     if isinstance(model, Mapping):  # a composed model node: the caller knows its file
@@ -173,23 +173,12 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[0].rstrip('.') if lines else 'no message'}"
 
 
-@contextlib.contextmanager
-def _quiet_hydra_utils():
-    # hydra.utils logs every failed look-up at ERROR before re-raising; the error we raise
-    # says it better, so that log line would only be noise on stderr.
-    logger = logging.getLogger("hydra.utils")
-    saved, logger.disabled = logger.disabled, True
-    try:
-        yield
-    finally:
-        logger.disabled = saved
-
-
-def configurator_class(spec: Any, key: str, where: str) -> type[ModelConfigurator]:
-    """The class a `configurator:` node names, checked (importable, a ModelConfigurator
-    subclass, the node's extra keys accepted by its __init__) without instantiating it."""
-    from hydra.utils import get_object
-
+def configurator_class(spec: Any, key: str, where: str,
+                       allow_code: bool | None = None) -> type[ModelConfigurator] | None:
+    """The class a `configurator:` node names, checked (a dotted name, a ModelConfigurator
+    subclass, the node's other keys accepted by its __init__) without building it. Its module
+    (user code) is imported only with `allow_code` (default: SPYRE_HYDRA_ALLOW_CUSTOM_CODE);
+    without, the node's form is checked and None returned."""
     target = spec.get("_target_") if isinstance(spec, Mapping) else None
 
     def problem(message: str, fix: str) -> ConfigValidationError:
@@ -199,17 +188,27 @@ def configurator_class(spec: Any, key: str, where: str) -> type[ModelConfigurato
     if not isinstance(target, str) or not target:
         raise problem(f"{spec!r} names no class.", "configurator: {_target_: "
                       "my_pkg.MyConfigurator} (a ModelConfigurator subclass), or drop the key")
+    if len(target) > 200 or len(target.split(".")) < 2 or not all(
+            p.isidentifier() for p in target.split(".")):
+        raise problem(f"{target[:80]!r} is not a dotted class name.",
+                      "name the class as my_pkg.module.MyConfigurator")
+    underscored = sorted(str(k) for k in spec if str(k).startswith("_") and k != "_target_")
+    if underscored:  # nothing here goes through hydra.utils.instantiate
+        raise problem(f"{underscored} are Hydra instantiate keys, not read here.",
+                      "give only keyword arguments of the class's __init__")
+    if not own_code(target) and not (custom_code_allowed() if allow_code is None
+                                      else allow_code):
+        return None
     try:
-        with _quiet_hydra_utils():
-            cls = get_object(target)
-    except Exception as exc:  # ImportError, AttributeError, ValueError: all say "not found"
+        cls = import_object(target)
+    except Exception as exc:  # ImportError, AttributeError, or the module's own failure
         raise problem(f"{target!r} cannot be imported ({_first_line(exc)}).",
                       "install the package that defines it in this environment (or put its "
                       "folder on PYTHONPATH) and check the dotted name") from None
     if not (isinstance(cls, type) and issubclass(cls, ModelConfigurator)):
         raise problem(f"{target!r} is not a subclass of spyre_hydra.ModelConfigurator.",
                       "derive it from spyre_hydra.ModelConfigurator (or DefaultConfigurator)")
-    extra = {k: v for k, v in spec.items() if k not in _HYDRA_KEYS}
+    extra = {k: v for k, v in spec.items() if k != "_target_"}
     try:
         inspect.signature(cls).bind("model", {}, None, **extra)
     except TypeError as exc:
@@ -220,23 +219,39 @@ def configurator_class(spec: Any, key: str, where: str) -> type[ModelConfigurato
 
 
 def make_configurator(model, device_configs: Mapping[int, DeviceSettings],
-                      strict: bool | None = None, where: str | None = None) -> ModelConfigurator:
+                      strict: bool | None = None, where: str | None = None,
+                      allow_code: bool | None = None, notes: list | None = None
+                      ) -> ModelConfigurator:
     """The configurator of a model (a ModelEntry or a composed model node): the class its
-    `configurator:` node names, built with hydra.utils.instantiate, else DefaultConfigurator.
-    Any failure is a ConfigValidationError naming the target and `where` (the model file)."""
+    `configurator:` node names, checked first (configurator_class) and then called with the
+    node's other keys as plain keyword arguments, else DefaultConfigurator. A class whose
+    module may not be imported (no opt-in) gives DefaultConfigurator and a note in `notes`
+    (logged when None); with strict it is refused. Failures name the target and `where`."""
     name, spec, key, where = _describe(model, where)
     if spec is None:
         return DefaultConfigurator(name, device_configs, strict)
-    cls = configurator_class(spec, key, where)
-    from hydra.utils import instantiate
-
+    cls = configurator_class(spec, key, where, allow_code)
+    if cls is None:
+        target = spec["_target_"]
+        why = (f"names the configurator {target!r}, whose module is not imported: custom "
+               "code is off")
+        fix = (f"{ALLOW_CODE_ENV}=1 once you trust that code, or remove `configurator:` "
+               "from the model file")
+        if strict if strict is not None else strict_from_env():
+            raise ConfigValidationError([Problem(f"{key}.configurator._target_", why + ".",
+                                                 where, fix)], "custom code is off (strict)")
+        note = f"model {name!r} ({where}) {why}, so the catalog's own settings apply. Fix: {fix}."
+        if notes is None:
+            log.warning("%s", note)
+        else:
+            notes.append(note)
+        return DefaultConfigurator(name, device_configs, strict)
+    extra = {k: v for k, v in spec.items() if k != "_target_"}
     try:
-        with _quiet_hydra_utils():
-            build = instantiate(dict(spec), _partial_=True, _convert_="all")
-        return build(name, device_configs, strict)
+        return cls(name, device_configs, strict, **extra)
     except Exception as exc:  # the user's __init__ failed: name it, keep the cause chained
         raise ConfigValidationError([Problem(
             f"{key}.configurator", f"{cls.__module__}.{cls.__qualname__} could not be built: "
-            f"{_first_line(exc.__cause__ or exc)}.",
+            f"{_first_line(exc)}.",
             where, "fix the configurator's keys in the model file, or its __init__")],
             "invalid configurator") from exc

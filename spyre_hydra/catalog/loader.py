@@ -26,6 +26,7 @@ from spyre_hydra.conftree.roots import (
     model_files,
     search_path,
 )
+from spyre_hydra.conftree.trust import walk_yaml
 from spyre_hydra.errors import ConfigValidationError, Problem
 from spyre_hydra.io.literal import unescape
 from spyre_hydra.io.reading import InputError, read_bytes_bounded
@@ -123,16 +124,8 @@ def _compose_with_hydra(option: str, roots: list[Path]) -> dict:
 
 
 def _yaml_paths(root: Path) -> list[str]:
-    """Every *.yaml under root, as sorted strings (os.walk: ~3x faster than Path.rglob)."""
-    found, seen = [], set()
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        st = os.stat(folder)
-        if (st.st_dev, st.st_ino) in seen:  # a symlink loop of directories
-            dirs[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        found += [os.path.join(folder, n) for n in files + dirs if n.endswith(".yaml")]
-    return sorted(found)
+    """Every *.yaml under root, as sorted strings; directory symlinks are not followed."""
+    return walk_yaml(root)
 
 
 def file_hashes(roots: list[Path]) -> dict[str, str]:

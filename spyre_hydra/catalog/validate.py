@@ -121,6 +121,20 @@ def _fields(cls: type) -> tuple[dict, dict]:
     return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
 
 
+#: Unknown keys named one by one in a mapping; the rest are counted.
+_MAX_UNKNOWN = 5
+
+
+def _key_text(key: Any) -> str:
+    """A key as a message shows it: a plain short name as is, anything else as a short
+    escaped excerpt (a file's text never reaches the terminal raw)."""
+    from spyre_hydra.conftree.confine import excerpt
+
+    text = str(key)
+    plain = len(text) <= 40 and all(c.isalnum() or c in "_-." for c in text)
+    return text if plain else excerpt(text)
+
+
 def check_dataclass(value: Any, cls: type, path: str, sources: Sources) -> list[Problem]:
     if not isinstance(value, Mapping):
         return [Problem(path or "<root>", f"{value!r} must be a mapping of {cls.__name__} fields.",
@@ -128,12 +142,17 @@ def check_dataclass(value: Any, cls: type, path: str, sources: Sources) -> list[
                         "fields)")]
     hints, fields = _fields(cls)
     problems = []
-    for key in value:
-        if key not in fields:
-            sub = f"{path}.{key}" if path else str(key)
-            problems.append(Problem(sub, f"unknown key. Valid keys: {', '.join(fields)}."
-                                    + _close(key, fields), sources(sub),
-                                    "remove it or correct its name"))
+    unknown = [key for key in value if key not in fields]
+    for key in unknown[:_MAX_UNKNOWN]:
+        name = _key_text(key)
+        sub = f"{path}.{name}" if path else name
+        problems.append(Problem(sub, f"unknown key. Valid keys: {', '.join(fields)}."
+                                + (_close(key, fields) if name == key else ""), sources(sub),
+                                "remove it or correct its name"))
+    if len(unknown) > _MAX_UNKNOWN:  # a file that is not a conf file (a link to /etc/...)
+        problems.append(Problem(path or "<root>", f"and {len(unknown) - _MAX_UNKNOWN} more "
+                                "unknown keys (not shown).", sources(path),
+                                "check that this is the conf file you meant"))
     for name, fld in fields.items():
         sub = f"{path}.{name}" if path else name
         if name not in value:

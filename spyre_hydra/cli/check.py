@@ -76,6 +76,22 @@ def profile_warnings(registry, installed=None) -> list[str]:
     return out
 
 
+def code_notes(registry) -> list[str]:
+    """One line per model whose configurator module was not imported (no opt-in)."""
+    from spyre_hydra.catalog.custom_code import ALLOW_CODE_ENV, custom_code_allowed, own_code
+
+    if custom_code_allowed():
+        return []
+    notes = []
+    for option in registry.list_options():
+        entry = registry.get_model_config(option)
+        target = (entry.configurator or {}).get("_target_")
+        if isinstance(target, str) and not own_code(target):
+            notes.append(f"{option}: configurator {target!r} not imported or checked (custom "
+                         f"code is off; {ALLOW_CODE_ENV}=1 imports it)")
+    return notes
+
+
 def run(args) -> int:
     from spyre_hydra.catalog.registry import get_model_registry
 
@@ -94,6 +110,8 @@ def run(args) -> int:
         print(f"  {note}")
     for warning in profile_warnings(registry):
         print(f"  warning: {warning}")
+    for note in code_notes(registry):
+        print(f"  {note}")
     if configs is None:
         return 0
     print(f"HF configs: {len(configs)} under {args.hf_configs}")

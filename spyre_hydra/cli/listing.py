@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 
 from spyre_hydra.conftree.versions import DEFAULT_KEY
@@ -84,7 +85,12 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from spyre_hydra.catalog.registry import get_model_registry
 
-    table = rows(get_model_registry(args.config_dir))
+    from spyre_hydra.cli.check import code_notes
+
+    registry = get_model_registry(args.config_dir)
+    table = rows(registry)
+    for note in code_notes(registry):
+        print(f"spyre-hydra: note: {note}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps(table, indent=2, ensure_ascii=False))
     elif args.format == "markdown":

@@ -8,27 +8,50 @@ here first and named by file.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from spyre_hydra.errors import ConfigValidationError, Problem
+
+
+class DefaultsEntry(NamedTuple):
+    """One item of a defaults list, as written: `[override ][optional ]path[@package]`."""
+
+    path: str
+    package: str | None
+    override: bool
+    options: tuple[str, ...] | None  # {group: option(s)}: the options; None: a plain name
+
+
+def read_defaults(data: dict) -> list[DefaultsEntry]:
+    """The items of a file's defaults list (the one reader of defaults lists)."""
+    out: list[DefaultsEntry] = []
+    items = data.get("defaults") if isinstance(data, dict) else None
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, str):
+            head, options = item, None
+        elif isinstance(item, dict) and len(item) == 1:
+            (head, value), = item.items()
+            head = str(head)
+            options = tuple(map(str, value if isinstance(value, list) else
+                                [] if value is None else [value]))
+        else:
+            continue
+        words = head.split()
+        override = bool(words) and words[0] == "override"
+        words = [w for w in words if w not in ("override", "optional")]
+        path, _, package = " ".join(words).partition("@")
+        out.append(DefaultsEntry(path.strip(), package.strip() or None, override, options))
+    return out
 
 
 def _entries(data: dict) -> list[str]:
     """The config paths a defaults list names (as written; `_self_`, overrides skipped)."""
     out: list[str] = []
-    items = data.get("defaults") if isinstance(data, dict) else None
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, str):
-            name = item.removeprefix("optional ").strip()
-        elif isinstance(item, dict) and len(item) == 1:
-            (key, value), = item.items()
-            key = str(key).removeprefix("optional ").strip()
-            if key.startswith("override ") or not isinstance(value, str):
-                continue
-            name = f"{key}/{value}"
-        else:
+    for entry in read_defaults(data):
+        if entry.override or (entry.options is not None and len(entry.options) != 1):
             continue
-        name = name.split("@")[0].strip()
-        if name and name != "_self_":
+        name = entry.path if entry.options is None else f"{entry.path}/{entry.options[0]}"
+        if entry.path and name != "_self_":
             out.append(name)
     return out
 

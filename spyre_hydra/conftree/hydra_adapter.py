@@ -21,6 +21,11 @@ Private names used, and why no public one does:
   memoised tree in place and must put back the *unresolved* value afterwards (an
   interpolation stays ``${...}``). The public ``OmegaConf.to_container(resolve=False)``
   gives the same but copies the whole parent node for every override of every point.
+- ``hydra.plugins.config_source.ConfigSource._get_header_dict``: the parser of a config
+  file's `# @package` header. A user conf dir's files are held to their own group's package
+  before Hydra loads them (conftree/trust.py), so the header must be read exactly as Hydra
+  reads it. If it goes away, a conservative scan takes its place: any `# @...` line of the
+  leading comment block counts, so a header Hydra would read is never missed.
 
 Everything else uses public API: `hydra.main`, the compose API, `SearchPathPlugin`,
 `OverridesParser`, `HydraConfig`, and `HYDRA_FULL_ERROR` (documented) so that Hydra hands
@@ -96,6 +101,27 @@ def skip_mode_probe(argv: list[str], user_dir) -> Iterator[None]:
         Hydra.get_mode = probe
 
 
+def config_header(text: str) -> dict[str, str | None]:
+    """A config file's `# @key value` header as Hydra reads it ({"package": None} when
+    absent); ValueError for a header Hydra refuses."""
+    try:
+        from hydra.plugins.config_source import ConfigSource
+
+        return ConfigSource._get_header_dict(text)
+    except (ImportError, AttributeError):
+        import re
+
+        found: dict[str, str | None] = {"package": None}
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                break
+            match = re.match(r"#\s*@(\S+)\s*(.*)", line)
+            if match:
+                found[match.group(1)] = match.group(2).strip() or None
+        return found
+
+
 #: raw_value's answer when there is no plain value to restore
 ABSENT = object()
 
@@ -119,5 +145,5 @@ def raw_value(cfg, key: str):
     return node._value()
 
 
-__all__ = ["ABSENT", "errors_raised", "launch_args_parser", "parse_launch_args", "raw_value",
-           "skip_mode_probe"]
+__all__ = ["ABSENT", "config_header", "errors_raised", "launch_args_parser", "parse_launch_args",
+           "raw_value", "skip_mode_probe"]

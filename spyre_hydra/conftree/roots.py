@@ -16,6 +16,11 @@ _user_conf_dir: Path | None = None
 def set_user_conf_dir(path: str | os.PathLike | None) -> None:
     """Rank ``path`` ahead of the shipped tree in Hydra's search path (see hydra_plugins/)."""
     global _user_conf_dir
+    if path is not None and Path(path).resolve() != shipped_conf_dir():
+        from spyre_hydra.conftree.trust import check_user_root
+
+        # what Hydra is about to load: refused before it does
+        check_user_root(path, shipped=shipped_conf_dir(), cache=cache_dir())
     _user_conf_dir = Path(path).resolve() if path is not None else None
 
 
@@ -47,7 +52,13 @@ def search_path(conf_dir: str | os.PathLike | None = None) -> list[Path]:
     if user is None or not user.is_dir():
         raise UnknownOptionError(f"conf dir {str(conf_dir)!r} is not a directory. Fix: pass a "
                                  "conf tree (e.g. the output of `spyre-hydra import-legacy`).")
-    return [user] if user == shipped else [user, shipped]
+    if user == shipped:
+        return [user]
+    from spyre_hydra.conftree.trust import check_user_root
+
+    # every reader of a user root comes through here before it reads a file
+    check_user_root(user, shipped=shipped, cache=cache_dir())
+    return [user, shipped]
 
 
 #: A conf dir's own statement about the shipped catalog (import-legacy writes it).
@@ -63,8 +74,10 @@ def replaces_shipped(root: Path) -> bool:
     if not marker.is_file():
         return False
     try:
-        data = yaml.safe_load(marker.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        from spyre_hydra.io.reading import InputError, read_text_bounded
+
+        data = yaml.safe_load(read_text_bounded(marker, what="catalog marker")) or {}
+    except (OSError, InputError, yaml.YAMLError) as exc:
         from spyre_hydra.errors import UnknownOptionError
 
         raise UnknownOptionError(f"{marker}: cannot read it ({exc}). Fix: make it a YAML "

@@ -70,6 +70,11 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
         raise UnknownOptionError(f"{what}: {str(exc).splitlines()[0]} Fix: quote values with "
                                  "spaces or brackets (key=value), e.g. "
                                  "'runtime.warmup_shapes=[[2048,1024,16]]'.") from None
+    if len(roots) > 1 and any(o.key_or_group == "strict" and not o.is_sweep_override()
+                              and str(o.value()).lower() in ("true", "1") for o in parsed):
+        from spyre_hydra.conftree.trust import check_user_root
+
+        check_user_root(roots[0], strict=True, shipped=roots[-1])  # strict=true: refuse
     check_conf_tree(roots)
     _check_output_dirs(parsed)
     rewrites: dict[str, list[str]] = _check_keys(parsed)

@@ -12,7 +12,8 @@ from types import SimpleNamespace
 
 from omegaconf import DictConfig
 
-from spyre_hydra.catalog.configurator import DeviceSettings, make_configurator
+from spyre_hydra.catalog.configurator import (DeviceSettings, custom_code_allowed,
+                                               make_configurator)
 from spyre_hydra.catalog.model_entry import ModelEntry
 from spyre_hydra.catalog.validate import child, to_plain
 from spyre_hydra.errors import Problem, UnsupportedRuntimeError
@@ -132,7 +133,9 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
         cache_config=SimpleNamespace(num_gpu_blocks_override=user.get("num_gpu_blocks_override")),
         scheduler_config=SimpleNamespace(max_num_batched_tokens=user.get("max_num_batched_tokens")))
     # the model's own configurator when its file names one (checked without vLLM)
-    configurator = make_configurator(model, {tp: settings}, strict, source("model.configurator"))
+    # the opt-in is this process's (os.environ), not the env the plan is for (bundles: {})
+    configurator = make_configurator(model, {tp: settings}, strict, source("model.configurator"),
+                                     custom_code_allowed(), warnings)
     summary = configurator.preview(fake, environ)
     configurator.check(summary)
     backend_env = {k: str(v) for k, v in (tree["backend"].get("env") or {}).items()}

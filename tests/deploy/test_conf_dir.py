@@ -82,12 +82,14 @@ def test_import_legacy_writes_the_marker(h, tmp_path):
 
 @pytest.mark.parametrize("text,match", [
     ("replaces_shipped: yes please\n", "replaces_shipped is 'yes please'. Valid: true or false"),
-    ("replaces_shipped: [\n", "cannot read it")])
+    ("replaces_shipped: [\n", "malformed YAML")])  # the conf dir's first reading says so
 def test_bad_marker_is_a_clear_error(user_dir, text, match):
     from spyre_hydra.conftree.roots import model_files
 
+    from spyre_hydra.errors import SpyreHydraError
+
     (user_dir / CATALOG_MARKER).write_text(text)
-    with pytest.raises(UnknownOptionError, match=match):
+    with pytest.raises(SpyreHydraError, match=match):
         model_files(search_path(user_dir))
 
 

@@ -69,7 +69,9 @@ def test_conf_file_read_by_the_catalog(conf_copy, capsys, kind, where):
     path = make_input(conf_copy / Path(where).parent, kind, Path(where).name)
     before = snapshot(conf_copy)
     code, _, err = run_tool(capsys, "list", "--config-dir", conf_copy)
-    clean_error(code, err, path, WHY[kind])
+    # a link to /dev/zero leaves the conf dir: refused unread (conftree/trust.py)
+    clean_error(code, err, path, "symlink leaving the conf dir" if kind == "dev_zero" else
+                WHY[kind])
     assert changed(before, snapshot(conf_copy)) == []
 
 
@@ -80,7 +82,8 @@ def test_conf_file_anywhere_stops_spyre_launch(tmp_path, h, kind):
     path = make_input(conf / "runtime", kind, "bad.yaml")
     before = snapshot(tmp_path)
     proc = h.run_cli(["--config-dir", str(conf), "model=granite_8b", "mode=plan"], tmp_path)
-    clean_error(proc.returncode, proc.stderr, path, WHY[kind])
+    clean_error(proc.returncode, proc.stderr, path, "symlink leaving the conf dir"
+                if kind == "dev_zero" else WHY[kind])
     assert changed(before, snapshot(tmp_path)) == []
 
 
