@@ -121,9 +121,10 @@ def check_records(records: list[dict], files: list[Path], sweep_dir: Path) -> No
     if lines:
         raise TuneError(f"{sweep_dir} holds result.json files a tune cannot use "
                         f"({len(lines)} problem{'s' if len(lines) > 1 else ''}):\n" +
-                        "\n".join(lines) + "\nFix: move those job dirs out of the sweep dir (sweep.resume=true "
-                        f"hydra.sweep.dir={sweep_dir} with the sweep's overrides runs them "
-                        "again); a sweep writes these files itself, so do not edit them.")
+                        "\n".join(lines) + "\nFix: move those job dirs out of the sweep dir "
+                        f"(sweep.resume=true hydra.sweep.dir={sweep_dir} with the sweep's "
+                        "overrides runs them again); a sweep writes these files itself, so do "
+                        "not edit them.")
 
 
 __all__ = ["check_records", "record_problems"]

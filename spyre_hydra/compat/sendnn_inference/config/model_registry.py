@@ -44,9 +44,9 @@ def _shape_problem(name: str, raw: Any, exc: Exception, path: Path) -> Problem:
     if isinstance(exc, KeyError):
         missing = exc.args[0] if exc.args else "?"
         return Problem(name, f"required key {missing!r} is missing (in its architecture or a "
-                       "runtime entry).", str(path), "add it (the plugin's schema: architecture: {model_type: ...},"
-                       " continuous_batching_configs: [{tp_size, max_model_len, max_num_seqs}], "
-                       "static_batching_configs: [{tp_size, warmup_shapes: [{prompt_len, "
+                       "runtime entry).", str(path), "add it (the plugin's schema: "
+                       "architecture: {model_type: ...}, continuous_batching_configs: "
+                       "[{tp_size, max_model_len, max_num_seqs}], static_batching_configs: [{tp_size, warmup_shapes: [{prompt_len, "
                        "batch_size}]}])")
     why = str(exc).split(". Fix:")[0].rstrip(".")
     return Problem(name, f"not in the plugin's schema ({why}).", str(path),
