@@ -46,8 +46,8 @@ def _shape_problem(name: str, raw: Any, exc: Exception, path: Path) -> Problem:
         return Problem(name, f"required key {missing!r} is missing (in its architecture or a "
                        "runtime entry).", str(path), "add it (the plugin's schema: "
                        "architecture: {model_type: ...}, continuous_batching_configs: "
-                       "[{tp_size, max_model_len, max_num_seqs}], static_batching_configs: [{tp_size, warmup_shapes: [{prompt_len, "
-                       "batch_size}]}])")
+                       "[{tp_size, max_model_len, max_num_seqs}], static_batching_configs: "
+                       "[{tp_size, warmup_shapes: [{prompt_len, batch_size}]}])")
     why = str(exc).split(". Fix:")[0].rstrip(".")
     return Problem(name, f"not in the plugin's schema ({why}).", str(path),
                    "write the entry as the plugin's model_configs.yaml does: mappings for "
