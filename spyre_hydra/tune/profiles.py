@@ -199,7 +199,9 @@ def _write_locked(option: str, source_file: Path, profiles: dict[str, dict],
     if not target.exists() and not target.is_symlink():
         data = read_conf_file(Path(source_file))
         data["profiles"] = {**(data.get("profiles") or {}), **new}
-        header = (note + f"the rest is a copy of {source_file}.\n# Edit freely: a later tune "
+        # a comment line: a newline in the path must not start a YAML line of its own
+        where = json.dumps(str(source_file), ensure_ascii=False)[1:-1]
+        header = (note + f"the rest is a copy of {where}.\n# Edit freely: a later tune "
                   f"then writes {option}_tuned.yaml beside it instead.\n")
         return write_text(target, dump(data, header)), option
     if _ours(target):

@@ -269,3 +269,17 @@ def test_an_empty_dir_flag_is_refused_not_read_as_the_current_dir(tmp_path, h, f
     assert f"error: {flag} is empty (it would mean the current directory). Fix: {flag} <dir>, " \
            "or leave it out." in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_newline_in_the_source_path_stays_in_the_header_comment(sweep, tmp_path, h):
+    import yaml
+
+    conf = tmp_path / "my\nevil: 1"  # the model file's own dir goes into the header comment
+    (conf / "model").mkdir(parents=True)
+    (conf / "model" / "tiny_granite.yaml").write_text(
+        (h.conf / "model" / "tiny_granite.yaml").read_text())
+    out = tmp_path / "out"
+    assert tune(sweep, SLO, out=out, config_dir=conf) == 0
+    text = (out / "model" / "tiny_granite.yaml").read_text()
+    assert "my\\nevil: 1/model/tiny_granite.yaml." in text.splitlines()[0]
+    assert "evil" not in yaml.safe_load(text)
