@@ -42,7 +42,7 @@ def _wins(key: str, explicit: list[str]) -> bool:
     return any(e == key or key.startswith(e + ".") or e.startswith(key + ".") for e in explicit)
 
 
-def _profiles(cfg) -> dict:
+def _profiles(cfg) -> Any:
     from omegaconf import OmegaConf
 
     node = OmegaConf.select(cfg, "model.profiles", default=None)
@@ -50,7 +50,7 @@ def _profiles(cfg) -> dict:
         return {}
     # resolved: tune writes its values escaped, so this gives them back as literal text
     value = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
-    return value if isinstance(value, Mapping) else {}
+    return value  # a mapping, or what a hand-edited file holds instead (_check says so)
 
 
 def _check(name: Any, profiles: Mapping, option: str, where: str, source) -> dict:
@@ -61,14 +61,26 @@ def _check(name: Any, profiles: Mapping, option: str, where: str, source) -> dic
         raise UnknownOptionError(f"profile={name!r} is not a profile name (letters, digits, _ "
                                  "and -). Fix: profile=<name>; `spyre-hydra list` shows each "
                                  "model's profiles.")
+    if not isinstance(profiles, Mapping):
+        raise ConfigValidationError([Problem("model.profiles", f"{profiles!r} must be a "
+                                             "mapping of profile "
+                                             "names to profiles.", where, "write profiles: "
+                                             "{<name>: {device: ..., runtime: ..., id: ...}}, "
+                                             "or let spyre-hydra tune write them")],
+                                    f"profile {name!r}: model {option}'s profiles are malformed")
     if name not in profiles:
-        have = ", ".join(sorted(profiles))
+        have = ", ".join(sorted(map(str, profiles)))
+        usable = sorted(str(n) for n in profiles if NAME.fullmatch(str(n)))
+        unusable = sorted(str(n) for n in profiles if not NAME.fullmatch(str(n)))
+        bad = (f"; {', '.join(map(repr, unusable))} cannot be chosen with profile= (rename "
+               "it: letters, digits, _ and -)") if unusable else ""
         raise UnknownOptionError(
             f"profile={name!r}: model {option} has " +
-            (f"no profile {name!r} (it has {have}, in {where})" if have else "no profiles") +
-            ". Fix: " + (f"profile={sorted(profiles)[0]}" if have else
-                         "run `spyre-hydra tune ... --out CONF_DIR` and launch with "
-                         "--config-dir CONF_DIR") + "; `spyre-hydra list` shows them.")
+            (f"no profile {name!r} (it has {have}, in {where}{bad})" if have else
+             "no profiles") + ". Fix: " +
+            (f"profile={usable[0]}" if usable else f"rename a profile in {where}" if have else
+             "run `spyre-hydra tune ... --out CONF_DIR` and launch with "
+             "--config-dir CONF_DIR") + "; `spyre-hydra list` shows them.")
     profile = profiles[name]
     problems = check_dataclass(profile, ProfileSpec, f"model.profiles.{name}", source)
     if not problems and profile["runtime"] not in ("cb", "static"):

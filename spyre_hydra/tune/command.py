@@ -16,6 +16,9 @@ input; 130 / 143 when the sweep was interrupted.
 
 from __future__ import annotations
 
+import contextlib
+import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -82,17 +85,45 @@ def sweep_argv(overrides: list[str], config_dir: str | None) -> tuple[list[str],
     return argv, Path(where)
 
 
+#: The sweep's process (a module constant so a test can stand in a fake one).
+LAUNCH = (sys.executable, "-m", "spyre_hydra.cli.launch")
+
+
+def _wait(proc: subprocess.Popen) -> int:
+    """Wait for the sweep, handing it each SIGINT / SIGTERM the tune gets: the sweep then
+    stops its server, keeps its finished results and exits 130 / 143 in its own time
+    (subprocess.run would SIGKILL it 0.25 s after a Ctrl-C, and a SIGTERM would end the
+    tune alone, leaving the sweep and its vLLM server running)."""
+    def forward(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signum)
+
+    old = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, forward)
+    except ValueError:  # not the main thread: no signal reaches this one anyway
+        pass
+    try:
+        return proc.wait()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def run_sweep(overrides: list[str], config_dir: str | None) -> tuple[int, Path]:
     """Run the bench sweep in a spyre-launch process (its progress goes to stderr)."""
     argv, sweep_dir = sweep_argv(overrides, config_dir)
-    print(f"spyre-hydra tune: spyre-launch {' '.join(argv)}", file=sys.stderr, flush=True)
-    proc = subprocess.run([sys.executable, "-m", "spyre_hydra.cli.launch", *argv],
-                          check=False)
-    if proc.returncode == 2:
+    print(f"spyre-hydra tune: spyre-launch {shlex.join(argv)}", file=sys.stderr, flush=True)
+    # its own process group: a Ctrl-C reaches the tune only, which hands it on exactly once
+    # (in the tune's group the sweep would get every Ctrl-C twice)
+    proc = subprocess.Popen([*LAUNCH, *argv], process_group=0)
+    code = _wait(proc)
+    if code == 2:
         raise TuneError("the bench sweep was refused (its error is above); nothing was "
                         "measured. Fix: correct the overrides (spyre-launch -m <overrides> "
                         "mode=plan shows each point's plan).")
-    return proc.returncode, sweep_dir
+    return code, sweep_dir
 
 
 def run(args) -> int:
@@ -102,6 +133,11 @@ def run(args) -> int:
 
     terms = parse_slo(args.slo)  # bad input stops before anything runs
     wanted = objectives(args.objective)
+    for flag, value in (("--out", args.out), ("--from", args.from_dir),
+                        ("--config-dir", args.config_dir)):
+        if value is not None and not str(value).strip():
+            raise TuneError(f"{flag} is empty (it would mean the current directory). Fix: "
+                            f"{flag} <dir>, or leave it out.")
     check_out(args.out)
     if args.from_dir:
         if args.overrides:
@@ -117,7 +153,9 @@ def run(args) -> int:
         code, sweep_dir = run_sweep(list(args.overrides), args.config_dir)
         if code in (130, 143):
             print(f"spyre-hydra tune: the sweep was interrupted; rerun with "
-                  f"sweep.resume=true hydra.sweep.dir={sweep_dir}", file=sys.stderr)
+                  f"sweep.resume=true hydra.sweep.dir={sweep_dir} (the same tune command, "
+                  "those two added) to run only the points without a result",
+                  file=sys.stderr)
             return code
     from spyre_hydra.tune.run import tune
 

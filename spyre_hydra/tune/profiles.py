@@ -19,9 +19,12 @@ OmegaConf interpolation when Hydra composes the file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +59,22 @@ def engine_overrides(overrides: list[str]) -> dict[str, Any]:
     """engine_args.<k>=<v> of a point, with the values as Hydra's parser reads them."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
+    from hydra.errors import OverrideParseException
+
+    from spyre_hydra.tune.slo import TuneError
+
     parser = OverridesParser.create()
     out = {}
     for text in overrides:
         key = text.split("=", 1)[0].lstrip("+~")
         if key.startswith("engine_args.") and "=" in text:
-            out[key.split(".", 1)[1]] = parser.parse_overrides([text])[0].value()
+            try:
+                out[key.split(".", 1)[1]] = parser.parse_overrides([text])[0].value()
+            except OverrideParseException:  # an edited result.json: no sweep ran this
+                raise TuneError(f"the override {text!r} of a chosen point is not one Hydra "
+                                "parses, so it cannot go into a profile; nothing was written. "
+                                "Fix: move that job dir out of the sweep dir and tune again."
+                                ) from None
     return out
 
 
@@ -128,9 +141,55 @@ def _ours(path: Path) -> bool:
     return path.is_file()
 
 
-def write_profiles(option: str, source_file: Path, profiles: dict[str, dict],
-                   out_dir: Path) -> tuple[Path, str]:
-    """Write the profiles for model `option` into out_dir; (file written, option to launch)."""
+@contextlib.contextmanager
+def _tuning(out_dir: Path):
+    """One tune at a time writes into a conf dir: two tunes on the same --out each read,
+    merge and write the model file, so without this the later one drops the other's
+    profiles. An flock on the dir itself (the writer locks model/, a different inode)."""
+    import fcntl
+
+    from spyre_hydra.io.writer import OutputError
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}. Fix: --out a "
+                          "directory you can write to.") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_profiles(option: str, source_file: Path, profiles: dict[str, dict], out_dir: Path,
+                   verify: Callable[[Path, str], None] | None = None) -> tuple[Path, str]:
+    """Write the profiles for model `option` into out_dir; (file written, option to launch).
+    `verify(path, option)` then reads it back; when it raises, the file is put back as it
+    was (or removed, when it is new) before the error goes on."""
+    from spyre_hydra.io.writer import forget, write_text
+
+    out_dir = Path(out_dir)
+    with _tuning(out_dir):
+        folder = out_dir / "model"
+        before = {f: f.read_bytes() for f in folder.glob(f"{option}*.yaml")
+                  if f.is_file() and not f.is_symlink()} if folder.is_dir() else {}
+        path, launch = _write_locked(option, source_file, profiles, out_dir)
+        try:
+            if verify is not None:
+                verify(path, launch)
+        except BaseException:
+            if path in before:  # ours and unchanged since this write: the writer allows it
+                write_text(path, before[path])
+            else:
+                forget([path])
+            raise
+        return path, launch
+
+
+def _write_locked(option: str, source_file: Path, profiles: dict[str, dict],
+                  out_dir: Path) -> tuple[Path, str]:
     from spyre_hydra.conftree.conffile import read_conf_file
     from spyre_hydra.io.writer import write_text
 
@@ -140,7 +199,9 @@ def write_profiles(option: str, source_file: Path, profiles: dict[str, dict],
     if not target.exists() and not target.is_symlink():
         data = read_conf_file(Path(source_file))
         data["profiles"] = {**(data.get("profiles") or {}), **new}
-        header = (note + f"the rest is a copy of {source_file}.\n# Edit freely: a later tune "
+        # a comment line: a newline in the path must not start a YAML line of its own
+        where = json.dumps(str(source_file), ensure_ascii=False)[1:-1]
+        header = (note + f"the rest is a copy of {where}.\n# Edit freely: a later tune "
                   f"then writes {option}_tuned.yaml beside it instead.\n")
         return write_text(target, dump(data, header)), option
     if _ours(target):

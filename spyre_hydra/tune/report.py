@@ -11,7 +11,7 @@ from spyre_hydra.io.tables import markdown
 from spyre_hydra.sweep.plots import pyplot, save_png
 from spyre_hydra.sweep.points import varying_keys
 from spyre_hydra.sweep.results import write_file
-from spyre_hydra.tune.select import LATENCY, THROUGHPUT, Point, front
+from spyre_hydra.tune.select import LATENCY, THROUGHPUT, Point, front, shown
 from spyre_hydra.tune.slo import Term
 
 MD_NAME, PNG_NAME = "tune.md", "tune.png"
@@ -35,7 +35,7 @@ def rows(points: list[Point], terms: tuple[Term, ...], chosen: dict[str, Point])
         cells = [f"{_num(v.median)} / {_num(v.worst)}" for v in p.verdicts] or [""] * len(terms)
         verified = (p.plan or {}).get("supported")
         out.append([p.job, f"`{p.label(varying)}`",
-                    "" if verified is None else ("yes" if verified else "no"), p.outcome,
+                    "" if verified is None else ("yes" if verified else "no"), shown(p.outcome),
                     *cells, _num(p.value(LATENCY)), _num(p.value(THROUGHPUT)),
                     "pass" if p.meets else "fail: " + "; ".join(p.failures()),
                     ", ".join(f"**{m}**" for m in marks.get(p.job, []))])
@@ -129,7 +129,8 @@ def plot(points: list[Point], terms: tuple[Term, ...], chosen: dict, path: Path)
     right.set_title("SLO: " + ", ".join(str(t) for t in terms))
     for ax in (left, right):
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="best", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:  # matplotlib warns about an empty legend
+            ax.legend(loc="best", fontsize=8)
     fig.suptitle("spyre-hydra tune (green: meets the SLO on every repeat)")
     fig.tight_layout()
     save_png(fig, plt, path)

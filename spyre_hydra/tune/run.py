@@ -21,12 +21,15 @@ from spyre_hydra.tune.slo import NoPointMeetsError, Term, TuneError, slo_text
 
 def read_points(sweep_dir: Path, terms: tuple[Term, ...]) -> list[Point]:
     """The sweep's points with their verdicts; TuneError when it is no bench sweep."""
-    from spyre_hydra.sweep.results import read_manifest, read_results
+    from spyre_hydra.sweep.results import read_manifest, read_result, result_files
+    from spyre_hydra.tune.records import check_records
 
     if not sweep_dir.is_dir():
         raise TuneError(f"--from {str(sweep_dir)!r} is not a directory. Fix: pass the dir of "
                         "a finished spyre-launch -m ... mode=bench sweep.")
-    records = read_results(sweep_dir)
+    files = result_files(sweep_dir)
+    records = [read_result(path) for path in files]
+    check_records(records, files, sweep_dir)
     if not records and read_manifest(sweep_dir) is None:
         raise TuneError(f"{sweep_dir} has no */result.json. Fix: pass the dir of a finished "
                         "spyre-launch -m ... mode=bench sweep (hydra.sweep.dir).")
@@ -76,6 +79,13 @@ def tune(sweep_dir, terms: tuple[Term, ...], objectives=OBJECTIVES, out=None,
         near = closest(points)
         missing.append("no point meets the SLO " + slo_text(terms) + "; " + (
             "closest: " + describe_miss(near, varying) if near else "no point was measured"))
+    slo = slo_text(terms)
+    profiles = {}
+    if out is not None and chosen:  # built (and checked) before any file is written
+        check_out(out)
+        profiles = {obj: profile_of(p, obj, slo, sweep, _hf_id(p), date)
+                    for obj, p in chosen.items()}
+        check_profiles(profiles, chosen, sweep_dir, config_dir)
     written = write_report(sweep_dir, f"spyre-hydra tune: {option}", points, terms, chosen,
                            notes + missing)
     _print(points, chosen, varying, notes, written)
@@ -85,8 +95,6 @@ def tune(sweep_dir, terms: tuple[Term, ...], objectives=OBJECTIVES, out=None,
     if out is None:
         print("no --out: profiles not written (--out CONF_DIR writes them)")
         return 0
-    slo = slo_text(terms)
-    profiles = {obj: profile_of(p, obj, slo, sweep, _hf_id(p), date) for obj, p in chosen.items()}
     path, launch = _write(option, profiles, Path(out), config_dir)
     print(f"wrote profiles {', '.join(profiles)} of model {launch} to {path}")
     for name, profile in profiles.items():
@@ -106,25 +114,72 @@ def _write(option: str, profiles: dict[str, Any], out: Path, config_dir) -> tupl
 
     check_out(out)
     source = Path(get_model_registry(config_dir).get_model_config(option).files[-1])
-    path, launch = write_profiles(option, source, profiles, out)
-    reset_registries()
-    entry = get_model_registry(out).get_model_config(launch)
-    lost = [n for n in profiles if (entry.profiles.get(n) or {}).get("id") != profiles[n]["id"]]
-    if lost:
-        raise TuneError(f"{path} was written but model={launch} in --config-dir {out} does not "
-                        f"hold profiles {', '.join(lost)} as written. Fix: check {out} for "
-                        f"another {launch}.yaml ranked before it.")
-    return path, launch
+    if out.is_dir():  # a conf dir that does not load already is named before any write
+        reset_registries()
+        get_model_registry(out)
+
+    def verify(path: Path, launch: str) -> None:
+        reset_registries()
+        entry = get_model_registry(out).get_model_config(launch)
+        lost = [n for n in profiles
+                if (entry.profiles.get(n) or {}).get("id") != profiles[n]["id"]]
+        if lost:
+            raise TuneError(f"{path} was written but model={launch} in --config-dir {out} does "
+                            f"not hold profiles {', '.join(lost)} as written, so it was put "
+                            f"back as it was. Fix: check {out} for another {launch}.yaml "
+                            "ranked before it.")
+
+    try:
+        return write_profiles(option, source, profiles, out, verify)
+    finally:
+        reset_registries()
 
 
 def check_out(out) -> None:
-    """--out must be a user conf dir, never the shipped tree (checked before any sweep)."""
+    """--out must be a user conf dir: not in the shipped tree (nor reaching it through a
+    symlinked model/), and a directory where it exists (checked before any sweep)."""
     from spyre_hydra.conftree.roots import shipped_conf_dir
 
-    if out is not None and Path(out).resolve() == shipped_conf_dir().resolve():
-        raise TuneError(f"--out {out} is spyre_hydra's own shipped conf tree; profiles belong "
-                        "in a user conf dir. Fix: --out myconf (then spyre-launch --config-dir "
-                        "myconf profile=<name>).")
+    if out is None:
+        return
+    shipped, where = shipped_conf_dir().resolve(), Path(out)
+    for path in (where, where / "model"):
+        real = path.resolve()
+        if real == shipped or real.is_relative_to(shipped):
+            what = ("spyre_hydra's own shipped conf tree" if real == shipped else
+                    f"inside spyre_hydra's own shipped conf tree {shipped}")
+            raise TuneError(f"--out {out}: {path} is {what}; profiles belong in a user conf "
+                            "dir. Fix: --out myconf (then spyre-launch --config-dir myconf "
+                            "profile=<name>).")
+        if path.exists() and not path.is_dir():
+            raise TuneError(f"--out {out}: {path} exists and is not a directory; profiles go "
+                            f"into {where / 'model'}/<model>.yaml. Fix: --out <a new or "
+                            "existing conf dir>.")
+        if not path.exists():
+            break
+
+
+def check_profiles(profiles: dict, chosen: dict, sweep_dir: Path, config_dir) -> None:
+    """The profiles as profile= will read them (ProfileSpec, runtime, a device option
+    here): a damaged record stops the tune before a file is written."""
+    from spyre_hydra.catalog.validate import check_dataclass
+    from spyre_hydra.conftree.roots import group_options, search_path
+    from spyre_hydra.conftree.schema import ProfileSpec
+
+    devices = group_options("device", search_path(config_dir))
+    lines = []
+    for name, profile in profiles.items():
+        where = sweep_dir / str(chosen[name].job) / "result.json"
+        found = [f"{p.key}: {p.message}" for p in check_dataclass(
+            profile, ProfileSpec, f"profiles.{name}", lambda _k: "")]
+        if profile.get("device") not in devices:
+            found.append(f"device {profile.get('device')!r} is not a device option here "
+                         f"(valid: {', '.join(devices)})")
+        lines += [f"  - {name} (job {chosen[name].job}, {where}): {f}" for f in found]
+    if lines:
+        raise TuneError("the chosen points do not make valid profiles; nothing was written:\n"
+                        + "\n".join(lines) + "\nFix: move those job dirs out of the sweep "
+                        "dir and tune again (a sweep writes its result.json files itself).")
 
 
 def _print(points, chosen, varying, notes, written) -> None:
@@ -139,4 +194,4 @@ def _print(points, chosen, varying, notes, written) -> None:
     sys.stdout.flush()
 
 
-__all__ = ["check_out", "read_points", "tune"]
+__all__ = ["check_out", "check_profiles", "read_points", "tune"]

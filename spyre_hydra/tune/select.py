@@ -48,18 +48,26 @@ class Point:
     def failures(self) -> list[str]:
         """Why the point misses the SLO (a failed or unmeasured job says so)."""
         if not self.measured:
-            return [f"not measured ({self.outcome}{': ' + self.error if self.error else ''})"]
+            return [shown(f"not measured ({self.outcome}"
+                          f"{': ' + self.error if self.error else ''})")]
         return [v.why() for v in self.verdicts if not v.ok]
 
     def value(self, metric: str) -> float | None:
         return _number(self.median.get(metric))
 
     def label(self, varying=frozenset()) -> str:
-        return point_label(self.overrides, varying)
+        return shown(point_label(self.overrides, varying))
+
+
+def shown(text: str) -> str:
+    """`text` safe to print on a terminal or in tune.md: a control character (an escape
+    sequence in an edited result.json) appears as its Python escape, never raw."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
 
 
 def points_of(records: list[dict]) -> list[Point]:
-    """The tune's view of a sweep's result.json records, in job order."""
+    """The tune's view of a sweep's result.json records (checked with
+    spyre_hydra.tune.records first), in job order."""
     out = []
     for index, record in enumerate(records):
         job = record.get("job") or {}

@@ -23,6 +23,8 @@ from spyre_hydra.sweep.bench_metrics import LATENCIES, STATS, THROUGHPUTS
 METRICS = tuple(f"{name}_{ours}_ms" for name in LATENCIES for ours, _ in STATS) + THROUGHPUTS
 OPERATORS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 _TERM = re.compile(r"\s*([A-Za-z0-9_]+)\s*(<=|>=|<|>|==|=)\s*(\S*)\s*")
+#: A plain decimal bound: no hex, no underscores, no inf/nan (float() takes all of those).
+_NUMBER = re.compile(r"[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 EXAMPLE = "--slo 'ttft_p99_ms<=500,tpot_mean_ms<=50'"
 
 
@@ -72,9 +74,15 @@ class Term:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    """A measured figure as a float; None for a missing, NaN, infinite or negative value
+    (no latency or throughput is negative: such a figure is not a measurement)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range (an edited result.json)
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def parse_slo(text: str) -> tuple[Term, ...]:
@@ -96,17 +104,24 @@ def parse_slo(text: str) -> tuple[Term, ...]:
                 f" Valid metrics: {', '.join(METRICS)}. Fix: --slo "
                 f"'{(hint[0] if hint else 'ttft_p99_ms')}{op}{value}'.")
         if op not in OPERATORS:
+            number = value.lstrip("<>=") or "500"  # `=<500` meant <=500
             raise TuneError(f"--slo term {raw.strip()!r}: operator {op!r} is not supported. "
                             f"Valid operators: {', '.join(OPERATORS)}. Fix: --slo "
-                            f"'{metric}<={value}'.")
-        try:
-            bound = float(value)
-        except ValueError:
-            bound = math.nan
+                            f"'{metric}<={number}'.")
+        bound = float(value) if _NUMBER.fullmatch(value) else math.nan
+        if value.startswith("-") and _NUMBER.fullmatch(value[1:]):
+            raise TuneError(f"--slo term {raw.strip()!r}: {value!r} is negative, and no "
+                            f"measured latency or throughput is. Fix: --slo '{metric}{op}"
+                            f"{value[1:]}', or drop the term.")
         if not math.isfinite(bound):
             raise TuneError(f"--slo term {raw.strip()!r}: {value!r} is not a finite number. "
                             f"Fix: --slo '{metric}{op}500' (milliseconds for *_ms, per second "
                             "for throughputs).")
+        same = [t for t in terms if t.metric == metric]
+        if same:  # two bounds on one metric: a typo, or a range that is better said once
+            raise TuneError(f"--slo names {metric} twice ('{same[0]!s}' and {raw.strip()!r}); "
+                            f"each metric takes one bound. Fix: keep one of them, e.g. --slo "
+                            f"'{same[0]!s}'.")
         terms.append(Term(metric, op, bound))
     return tuple(terms)
 

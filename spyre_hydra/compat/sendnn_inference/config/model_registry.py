@@ -19,11 +19,40 @@ import yaml
 from spyre_hydra.catalog.registry import ModelConfigRegistry as _Registry
 from spyre_hydra.compat.sendnn_inference.config.model_config import ModelConfig
 from spyre_hydra.compat.sendnn_inference.platform import sendnn_version_text
-from spyre_hydra.errors import CatalogFileNotFoundError, CatalogLoadError, ConfigValidationError
+from spyre_hydra.errors import (
+    CatalogFileNotFoundError,
+    CatalogLoadError,
+    ConfigValidationError,
+    Problem,
+)
 from spyre_hydra.io.reading import InputError, load_yaml
 
 log = logging.getLogger(__name__)
 CONFIG_FILE_ENV = "SENDNN_INFERENCE_MODEL_CONFIG_FILE"
+
+
+class PluginFileError(ConfigValidationError, KeyError, TypeError):
+    """A plugin file whose entries do not have the plugin's shape. A ValueError like every
+    ConfigValidationError, and the KeyError / TypeError the plugin's own loader lets out
+    for such a file, so its callers' except clauses still catch it."""
+
+    __str__ = Exception.__str__  # not KeyError's quoted repr
+
+
+def _shape_problem(name: str, raw: Any, exc: Exception, path: Path) -> Problem:
+    """The Problem for a model entry the plugin's from_dict cannot even read."""
+    if isinstance(exc, KeyError):
+        missing = exc.args[0] if exc.args else "?"
+        return Problem(name, f"required key {missing!r} is missing (in its architecture or a "
+                       "runtime entry).", str(path), "add it (the plugin's schema: "
+                       "architecture: {model_type: ...}, continuous_batching_configs: "
+                       "[{tp_size, max_model_len, max_num_seqs}], static_batching_configs: "
+                       "[{tp_size, warmup_shapes: [{prompt_len, batch_size}]}])")
+    why = str(exc).split(". Fix:")[0].rstrip(".")
+    return Problem(name, f"not in the plugin's schema ({why}).", str(path),
+                   "write the entry as the plugin's model_configs.yaml does: mappings for "
+                   "architecture and each runtime entry, a list of {prompt_len, batch_size} "
+                   "for warmup_shapes")
 
 
 class ModelConfigRegistry(_Registry):
@@ -92,8 +121,10 @@ class ModelConfigRegistry(_Registry):
                                                      else {}))
             except ConfigValidationError as exc:
                 problems += exc.problems
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                problems.append(_shape_problem(str(name), raw, exc, path))
         if problems:
-            raise ConfigValidationError(problems, f"invalid model configurations in {path}")
+            raise PluginFileError(problems, f"invalid model configurations in {path}")
         for config in configs:
             self.register_model(config, files=(str(path),))
         log.info("Loaded %d model configurations from %s", len(self._models), path)
@@ -143,4 +174,4 @@ def get_model_registry() -> ModelConfigRegistry:
     return registry
 
 
-__all__ = ["ModelConfigRegistry", "get_model_registry"]
+__all__ = ["ModelConfigRegistry", "PluginFileError", "get_model_registry"]
