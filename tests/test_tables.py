@@ -118,6 +118,19 @@ def test_help_lists_the_mode_and_backend_tables(h, tmp_path, echo_mode):
     assert "echo      answer with the plan (test)" in mode_help()  # the same table
 
 
+def test_help_lists_a_user_conf_dirs_backend(h, tmp_path):
+    # README "Adding a backend": a user file's description is shown by --help
+    (tmp_path / "myconf" / "backend").mkdir(parents=True)
+    (tmp_path / "myconf" / "backend" / "mine.yaml").write_text(
+        "name: mine\ndescription: what it runs on\nspyre_plugin: false\n")
+    proc = h.run_cli(["--config-dir", "myconf", "--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "\n    mine    what it runs on\n" in proc.stdout
+    assert "  eager   Spyre plugin on CPU" in proc.stdout  # the shipped ones stay
+    shipped = h.run_cli(["--help"], tmp_path)
+    assert shipped.returncode == 0 and "mine" not in shipped.stdout
+
+
 def test_every_shipped_runner_resolves_to_a_function():
     from spyre_hydra.conftree.modes import MODES, _load
 
