@@ -97,10 +97,13 @@ def modes_help(indent: Any = 0) -> str:
 
 
 def backends_help(indent: Any = 0) -> str:
-    """``${spyre.backends_help:<indent>}``: the shipped backend files, one line each."""
+    """``${spyre.backends_help:<indent>}``: the backend files, one line each: the user's conf
+    dir of the compose being rendered (`--config-dir`) first, then the shipped tree."""
     from spyre_hydra.conftree.backends import backend_help
+    from spyre_hydra.conftree.roots import search_path
+    from spyre_hydra.conftree.searchpath import SpyreUserConfDir
 
-    return _indented(backend_help(), indent)
+    return _indented(backend_help(search_path(SpyreUserConfDir.user_dir)), indent)
 
 
 RESOLVERS = {
