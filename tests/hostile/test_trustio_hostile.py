@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -156,7 +157,8 @@ DAMAGE = {"plan_is_list": {"plan": [1, 2]}, "outcome_is_dict": {"outcome": {"a":
           "overrides_is_int": {"overrides": 5}, "shape_of_two": {"warmup_shapes": [[64, 8]]},
           "shapes_text": {"warmup_shapes": "abc"}, "tp_missing": {"tp_size": None},
           "timings_text": {"timings": {"engine_start_s": "abc"}},
-          "bench_list": {"bench": {"workload": [1]}}}
+          "bench_list": {"bench": {"workload": [1]}},
+          "timing_inf": {"timings": {"total_s": math.inf}}}
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
