@@ -289,3 +289,23 @@ def test_bad_hf_id_and_host_are_refused(key, value):
 def test_good_hf_id_and_host_pass(key, value):
     plan = spyre_hydra.compose(["model=tiny_granite", "backend=eager", f"{key}='{value}'"])
     assert plan.option == "tiny_granite"
+
+
+def test_an_empty_conf_dir_is_refused_not_read_as_the_cwd(tmp_path, monkeypatch):
+    from spyre_hydra.conftree.arguments import ArgumentTypeError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ArgumentTypeError, match=r"compose\(conf_dir=''\): conf_dir is empty, "
+                                                r"which would read the current directory"):
+        spyre_hydra.compose(["model=tiny_granite"], conf_dir="")
+
+
+@pytest.mark.parametrize("data,what", [(5, "is int, not a mapping"), (None, "is NoneType"),
+                                       ({"model": "m"}, "lacks option, tp_size, ")])
+def test_launchplan_from_dict_of_a_wrong_value_is_a_named_error(data, what):
+    from spyre_hydra.conftree.arguments import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match=rf"LaunchPlan\.from_dict\(.*\): the plan {what}"):
+        spyre_hydra.LaunchPlan.from_dict(data)
+    plan = spyre_hydra.compose(["model=tiny_granite", "mode=plan"], environ={})
+    assert spyre_hydra.LaunchPlan.from_dict(plan.to_dict()) == plan
