@@ -309,3 +309,14 @@ def test_launchplan_from_dict_of_a_wrong_value_is_a_named_error(data, what):
         spyre_hydra.LaunchPlan.from_dict(data)
     plan = spyre_hydra.compose(["model=tiny_granite", "mode=plan"], environ={})
     assert spyre_hydra.LaunchPlan.from_dict(plan.to_dict()) == plan
+
+
+@pytest.mark.parametrize("argv", [["--config-dir", ""], ["--config-dir="]])
+def test_spyre_launch_refuses_an_empty_config_dir(argv, tmp_path, monkeypatch, capsys):
+    from spyre_hydra.cli.launch import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "model=tiny_granite", "mode=plan"])
+    assert caught.value.code == 2
+    assert "--config-dir '' is empty. Fix: pass a conf tree" in capsys.readouterr().err
