@@ -200,6 +200,11 @@ CASES = [
     # -- model_path / config.json -------------------------------------------------------
     Case("auto-without-path", ["model=auto"], E.UnknownOptionError,
          [r"model=auto needs model_path=DIR", r"Fix: add model_path="]),
+    Case("auto-path-a-bool", ["model=auto", "model_path=true"], E.UnknownOptionError,
+         [r"model_path=True is not a directory path \(the command line reads it as type bool\)",
+          r"Fix: model_path=/path/to/checkpoint"]),
+    Case("auto-path-a-number", ["model=auto", "model_path=17"], E.UnknownOptionError,
+         [r"model_path=17 is not a directory path \(.* as type int\)", r"model_path='17'"]),
     Case("auto-path-missing", ["model=auto", "model_path={tmp}/nowhere"], E.UnknownOptionError,
          [r"model_path='.*nowhere' does not exist", "Fix:"]),
     Case("auto-no-config-json", ["model=auto", "model_path={tmp}/ckpt"], E.UnknownOptionError,

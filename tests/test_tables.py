@@ -131,6 +131,35 @@ def test_help_lists_a_user_conf_dirs_backend(h, tmp_path):
     assert shipped.returncode == 0 and "mine" not in shipped.stdout
 
 
+def test_help_lists_a_backend_of_the_config_dir(h, tmp_path, mine_dir):
+    proc = h.run_cli(["--config-dir", str(mine_dir), "--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "    mine    an accelerator of our own (test)\n" in proc.stdout
+    assert "mine" not in h.run_cli(["--help"], tmp_path).stdout  # shipped tree only
+
+
+@pytest.fixture
+def echo_out_of_process():
+    """A mode whose sweep jobs run in a fresh interpreter (in_process=False), as a user's."""
+    register_mode(ModeSpec("echo2", "answer with the plan, in a worker (test)", prompts=True,
+                           runner=f"{__name__}:echo"))
+    yield
+    unregister_mode("echo2")
+
+
+@pytest.mark.slow
+def test_a_registered_mode_sweeps_in_a_fresh_worker(echo_out_of_process, tmp_path, capsys):
+    from spyre_hydra.cli.launch import main
+
+    sweep_dir = tmp_path / "sweep"
+    main(["-m", "mode=echo2", "device=tp1,tp2", f"hydra.sweep.dir={sweep_dir}"])
+    assert "2 ok, 0 failed" in capsys.readouterr().err
+    records = [json.loads((sweep_dir / str(i) / "result.json").read_text()) for i in (0, 1)]
+    assert [r["engine"] for r in records] == [
+        {"mode": "echo2", "tp": tp, "prompts": ["Hello, my name is", "The capital of France is"]}
+        for tp in (1, 2)]
+
+
 def test_every_shipped_runner_resolves_to_a_function():
     from spyre_hydra.conftree.modes import MODES, _load
 

@@ -3,6 +3,7 @@ compose() that is thread-safe and leaves the caller's state alone."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -78,8 +79,8 @@ def test_overlay_conf_dir_is_served_from_the_cache(tmp_path, fresh_cache, monkey
 
 # -- YAML 1.1-only plain scalars ----------------------------------------------------------
 REFUSED = ["NO", "no", "Yes", "ON", "off", "017", "+017", "00", "0b11", "1_000", "1:30",
-           "1_0.5", "-1:30.5", "y: NO"]
-KEPT = ["true", "True", "FALSE", "'NO'", '"017"', "0", "17", "-3", "0x1F", "1.5", ".inf",
+           "1_0.5", "-1:30.5", "y: NO", "0o17", "-.5", ".5e3"]
+KEPT = ["true", "True", "FALSE", "'NO'", '"017"', "0", "17", "-3", "0x1F", "1.5", ".inf", "0o8",
         "1e3", "1.5e3", "2024-01-01", "y", "n", "text"]
 
 
@@ -93,6 +94,14 @@ def _read(tmp_path, text):
 def test_yaml11_only_scalars_are_refused_with_file_and_line(tmp_path, text):
     with pytest.raises(ConfigValidationError, match=r"x\.yaml:1:\d+: the unquoted value .* is "
                                                     r"read as .* by YAML 1\.1 .* Fix: "):
+        _read(tmp_path, text)
+
+
+@pytest.mark.parametrize("text,number", [("0o17", "15"), ("-.5", "-0.5"), ("+.25e1", "2.5")])
+def test_numbers_only_yaml12_reads_are_refused_naming_both_readings(tmp_path, text, number):
+    with pytest.raises(ConfigValidationError, match=rf"x\.yaml:1:4: the unquoted value "
+                       rf"{re.escape(text)} is read as the text '{re.escape(text)}' by YAML "
+                       rf"1\.1 .* but as {number} by YAML 1\.2; .* Fix: quote it"):
         _read(tmp_path, text)
 
 

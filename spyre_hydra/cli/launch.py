@@ -146,6 +146,9 @@ def _main(argv: list[str]) -> None:
     register_resolvers()
     store_schemas()
     user_dir, argv = _take_config_dir(argv)
+    if user_dir == "":  # Path("") is the cwd: a conf tree nobody named
+        raise UnknownOptionError("--config-dir '' is empty. Fix: pass a conf tree such as the "
+                                 "output of `spyre-hydra import-legacy`, or leave the flag out.")
     if user_dir is not None and not Path(user_dir).is_dir():
         raise UnknownOptionError(f"--config-dir {user_dir!r} is not a directory. Fix: pass a "
                                  "conf tree such as the output of `spyre-hydra import-legacy`.")

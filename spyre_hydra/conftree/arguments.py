@@ -46,12 +46,17 @@ def check_overrides(value: Any, func: str) -> list[str]:
 
 
 def check_conf_dir(value: Any, func: str) -> None:
-    """None, a str or an os.PathLike; anything else is ArgumentTypeError."""
+    """None, a non-empty str or an os.PathLike; anything else is ArgumentTypeError."""
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise ArgumentTypeError(
             f"{func}(conf_dir={value!r:.60}): conf_dir must be a path (str or pathlib.Path) "
             f"or None, not {_kind(value)}. Fix: conf_dir=\"my_conf\" (a conf tree such as "
             "the output of `spyre-hydra import-legacy`), or leave it out")
+    if value is not None and not os.fspath(value):  # "" would be the cwd
+        raise ArgumentTypeError(
+            f"{func}(conf_dir={value!r}): conf_dir is empty, which would read the current "
+            "directory as a conf tree. Fix: conf_dir=\"my_conf\" (a conf tree), or leave it "
+            "out (None) for the shipped one")
 
 
 def check_environ(value: Any, func: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -100,6 +100,12 @@ for _spec in (
     register_mode(_spec)
 
 
+def spec_to_dict(spec: ModeSpec) -> dict[str, Any]:
+    """The spec as plain data, ModeSpec(**it) rebuilds it (a sweep's fresh worker process)."""
+    return {f.name: dict(getattr(spec, f.name)) if f.name == "env" else getattr(spec, f.name)
+            for f in fields(spec)}
+
+
 def mode_spec(name: str) -> ModeSpec:
     """The spec of a registered mode (UnknownOptionError naming the valid ones)."""
     spec = MODES.get(name)
@@ -123,4 +129,4 @@ def mode_help() -> str:
 
 
 __all__ = ["MODES", "ModeSpec", "mode_help", "mode_names", "mode_spec", "register_mode",
-           "unregister_mode"]
+           "spec_to_dict", "unregister_mode"]

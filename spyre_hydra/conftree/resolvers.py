@@ -96,23 +96,14 @@ def modes_help(indent: Any = 0) -> str:
     return _indented(mode_help(), indent)
 
 
-def backends_help(indent: Any = 0, *, _root_: Any = None) -> str:
-    """``${spyre.backends_help:<indent>}``: the backend files on the conf roots Hydra
-    searched (a `--config-dir`'s own backends too), one line each."""
+def backends_help(indent: Any = 0) -> str:
+    """``${spyre.backends_help:<indent>}``: the backend files, one line each: the user's conf
+    dir of the compose being rendered (`--config-dir`) first, then the shipped tree."""
     from spyre_hydra.conftree.backends import backend_help
-
-    return _indented(backend_help(_help_roots(_root_)), indent)
-
-
-def _help_roots(root: Any) -> list | None:
-    """The user's conf dir as Hydra searched it (conftree/searchpath.py's entry in
-    `hydra.runtime.config_sources`) before the shipped tree; None: the shipped tree alone."""
     from spyre_hydra.conftree.roots import search_path
+    from spyre_hydra.conftree.searchpath import SpyreUserConfDir
 
-    sources = OmegaConf.select(root, "hydra.runtime.config_sources", default=None) \
-        if isinstance(root, DictConfig) else None
-    user = next((s.path for s in sources or () if s.provider == "spyre-hydra"), None)
-    return search_path(user) if user else None
+    return _indented(backend_help(search_path(SpyreUserConfDir.user_dir)), indent)
 
 
 RESOLVERS = {

@@ -120,9 +120,12 @@ def _builtin_checkpoint(model: str) -> Path:
         raise EngineArgsError(f"model {model!r}: no such builtin checkpoint. Valid: "
                               f"{', '.join('builtin:tiny_' + k for k in KINDS)}. Fix: "
                               "model.path=builtin:tiny_granite or a checkpoint directory.")
-    target = cache_root() / f"tiny-{kind}"
+    root = cache_root()
+    target = root / f"tiny-{kind}"
     if not is_valid(target, kind):
-        proc = subprocess.run([sys.executable, "-m", "spyre_hydra.engine.tiny_model", kind],
+        # the root goes along: an untrusted cache gives each process its own private dir
+        proc = subprocess.run([sys.executable, "-m", "spyre_hydra.engine.tiny_model", kind,
+                               str(root)],
                               capture_output=True, text=True, check=False)
         if proc.returncode != 0:  # e.g. transformers missing outside the engine venv
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

@@ -209,7 +209,8 @@ def ensure_tiny_model(kind: str = "granite", cache_dir: str | os.PathLike | None
     return target
 
 
-if __name__ == "__main__":  # python -m spyre_hydra.engine.tiny_model [kind]
+if __name__ == "__main__":  # python -m spyre_hydra.engine.tiny_model [kind [cache root]]
     import sys
 
-    print(ensure_tiny_model(sys.argv[1] if len(sys.argv) > 1 else "granite"))
+    print(ensure_tiny_model(sys.argv[1] if len(sys.argv) > 1 else "granite",
+                            sys.argv[2] if len(sys.argv) > 2 else None))

@@ -160,11 +160,17 @@ def usable_cache_dir(path, strict: bool = False) -> Path | None:
     return None
 
 
+_private: dict[str, Path] = {}
+
+
 def private_dir(prefix: str) -> Path:
-    """A fresh dir only this user can enter, removed when the process exits: where cache
-    files go when the cache cannot be trusted."""
-    path = Path(tempfile.mkdtemp(prefix=f"spyre_hydra-{prefix}-"))
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    """A dir only this user can enter, one per prefix and process, removed when the process
+    exits: where cache files go when the cache cannot be trusted (a second call finds what
+    the first one put there)."""
+    path = _private.get(prefix)
+    if path is None or not path.is_dir():
+        path = _private[prefix] = Path(tempfile.mkdtemp(prefix=f"spyre_hydra-{prefix}-"))
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
 
 

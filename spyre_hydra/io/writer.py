@@ -65,6 +65,11 @@ def _refusal(path: Path, force: bool, sources: set, stream: bool = False) -> str
     if st is None:
         parent = path.parent
         while _lstat(parent) is None and parent != parent.parent:
+            if parent.name == MANIFEST or is_temp_name(parent.name):
+                # a dir of that name would stand where the writer keeps its record / temps
+                return (f"the directory {parent} would be created with the name of the "
+                        "writer's own record or temp files, and no later write could go "
+                        f"into {parent.parent}. Fix: choose another directory name.")
             parent = parent.parent
         if not parent.is_dir():
             return (f"{parent} is not a directory. Fix: choose an output path inside a "

@@ -6,13 +6,20 @@ YAML 1.2 reader (and most people) mean the text or the decimal number. spyre_hyd
 change how Hydra loads a file, and reading the same file differently from Hydra would make
 the catalog disagree with the composed plan, so such a scalar is refused with the two
 readings and the fix (quote it for the text, or write the value out). Quoted scalars, and
-the forms both versions agree on (true/false, 0x1F, 1.5, .inf), pass.
+the forms both versions agree on (true/false, 0x1F, 1.5, .inf), pass. The other way round
+too: `0o17` and `-.5` are text to YAML 1.1 and numbers to YAML 1.2.
 """
 
 from __future__ import annotations
 
+import re
+
 import yaml
 
+#: Numbers of YAML 1.2's core schema that a YAML 1.1 reader leaves as text: 0o17 (15 in 1.2),
+#: -.5 and .5e3 (floats in 1.2). Hydra's reader gives the text.
+_YAML12_ONLY = re.compile(r"0o[0-7]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_STR = "tag:yaml.org,2002:str"
 _BOOLS = frozenset(("true", "True", "TRUE", "false", "False", "FALSE"))
 _SCALAR_TAGS = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
@@ -31,8 +38,11 @@ def _differs(tag: str, text: str) -> bool:
 def yaml11_reading(node) -> tuple[str, object] | None:
     """(text, YAML 1.1 value) of a plain scalar node whose YAML 1.2 reading differs (the C
     parser marks plain scalars with style "", the Python one with None)."""
-    if not isinstance(node, yaml.ScalarNode) or node.style not in (None, "") or \
-            node.tag not in _SCALAR_TAGS or not _differs(node.tag, node.value):
+    if not isinstance(node, yaml.ScalarNode) or node.style not in (None, ""):
+        return None
+    if node.tag == _STR:  # the text in 1.1, a number in 1.2
+        return (node.value, node.value) if _YAML12_ONLY.fullmatch(node.value) else None
+    if node.tag not in _SCALAR_TAGS or not _differs(node.tag, node.value):
         return None
     kind = node.tag.rpartition(":")[2]
     value = getattr(_CONSTRUCTOR, f"construct_yaml_{kind}")(node)
@@ -41,6 +51,12 @@ def yaml11_reading(node) -> tuple[str, object] | None:
 
 def describe(text: str, value: object) -> tuple[str, str]:
     """(what is wrong, fix) for one such scalar."""
+    if isinstance(value, str):  # YAML 1.1 keeps the text; 1.2 reads a number
+        number = int(text[2:], 8) if text.startswith("0o") else float(text)
+        return (f"the unquoted value {text} is read as the text {text!r} by YAML 1.1 (the "
+                f"reader of Hydra, OmegaConf and PyYAML) but as {number!r} by YAML 1.2; "
+                "spyre_hydra does not guess which was meant.",
+                f"quote it ({text!r}) to keep the text, or write {number!r} for that number")
     shown = str(value).lower() if isinstance(value, bool) else repr(value)
     digits = text.lstrip("+-")
     decimal = isinstance(value, int) and not isinstance(value, bool) and digits.isdigit()
@@ -74,7 +90,7 @@ def yaml11_scalars(root) -> list[tuple[object, str, object]]:
 
 
 class Yaml11Guard:
-    """Loader mixin: the constructors of bool, int and float note each such scalar in
+    """Loader mixin: the constructors of bool, int, float and str note each such scalar in
     ``self.yaml11`` (constructing goes on; the reader refuses the file afterwards)."""
 
     def construct_yaml_bool(self, node):
@@ -89,6 +105,10 @@ class Yaml11Guard:
         self._note(node)
         return super().construct_yaml_float(node)
 
+    def construct_yaml_str(self, node):
+        self._note(node)
+        return super().construct_yaml_str(node)
+
     def _note(self, node) -> None:
         hit = yaml11_reading(node)
         if hit:
@@ -98,7 +118,7 @@ class Yaml11Guard:
     def guard(cls) -> None:
         """Dispatch the three tags to the noting constructors (PyYAML maps tags to
         functions, so overriding the methods alone changes nothing)."""
-        for tag in _SCALAR_TAGS:
+        for tag in (*_SCALAR_TAGS, _STR):
             kind = tag.rpartition(":")[2]
             cls.add_constructor(tag, getattr(cls, f"construct_yaml_{kind}"))
 

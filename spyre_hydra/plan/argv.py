@@ -242,6 +242,11 @@ def _expand_auto(model_path, conf_dir) -> list[str]:
     if not model_path:
         raise UnknownOptionError("model=auto needs model_path=DIR (a checkpoint directory with "
                                  "config.json). Fix: add model_path=/path/to/checkpoint.")
+    if not isinstance(model_path, str):  # model_path=true / =17: Hydra parsed a bool / int
+        raise UnknownOptionError(
+            f"model_path={model_path!r} is not a directory path (the command line reads "
+            f"it as type {type(model_path).__name__}). Fix: model_path=/path/to/checkpoint "
+            "(quote it, model_path='17', for a directory named like a number or true).")
     hf_config = read_hf_config(model_path)
     registry = get_model_registry(conf_dir)
     matches = registry.match_hf_config(hf_config)

@@ -158,6 +158,17 @@ class LaunchPlan:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "LaunchPlan":
         """The plan of a `to_dict()` object (keys added later are optional)."""
+        from spyre_hydra.conftree.arguments import ArgumentTypeError
+
+        required = ("model", "option", "tp_size", "sendnn_version", "runtime", "mode",
+                    "backend", "engine_args", "env", "supported")
+        missing = [k for k in required if k not in data] if isinstance(data, Mapping) else None
+        if missing is None or missing:
+            what = (f"lacks {', '.join(missing)}" if missing else
+                    f"is {type(data).__name__}, not a mapping")
+            raise ArgumentTypeError(f"LaunchPlan.from_dict({data!r:.60}): the plan {what}. "
+                                    "Fix: pass what LaunchPlan.to_dict() (or a result.json's "
+                                    "\"plan\") gave")
         prov = data.get("provenance") or {}
         return cls(
             data["model"], data["option"], int(data["tp_size"]), str(data["sendnn_version"]),

@@ -97,7 +97,12 @@ def _timings(value: Any) -> dict[str, Any]:
 def run_engine(plan, env: dict[str, str], job_dir: Path) -> Any:
     """Run the plan's mode in a fresh interpreter with `env`; returns its result. The plan
     crosses the process boundary as its JSON form, and carries its conf roots."""
-    payload = json.dumps({"plan": plan.to_dict()}, default=str)
+    from spyre_hydra.conftree.modes import mode_spec, spec_to_dict
+
+    # The mode's spec and this process's import path go along: a mode registered at run time
+    # (register_mode from the user's module) is not in the fresh interpreter's table.
+    payload = json.dumps({"plan": plan.to_dict(), "mode": spec_to_dict(mode_spec(plan.mode)),
+                          "sys_path": [p for p in sys.path if isinstance(p, str)]}, default=str)
     out = job_dir / ".engine_result.json"
     log_path = job_dir / ENGINE_LOG
     with open_stream(log_path) as log:

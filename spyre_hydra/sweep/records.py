@@ -9,6 +9,7 @@ report.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from spyre_hydra.sweep.results import OUTCOMES
@@ -22,8 +23,9 @@ def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _numbers(node: Any, where: str, problems: list[str]) -> None:
-    """A mapping of name -> number or None (timings, bench metrics)."""
+def _numbers(node: Any, where: str, problems: list[str], finite: bool = False) -> None:
+    """A mapping of name -> number or None (timings, bench metrics); with `finite`, an inf
+    or nan is refused too (a duration spyre_hydra measured is never one)."""
     if node is None:
         return
     if not isinstance(node, dict):
@@ -32,6 +34,8 @@ def _numbers(node: Any, where: str, problems: list[str]) -> None:
     for key, value in node.items():
         if value is not None and not _number(value) and not isinstance(value, (dict, list)):
             problems.append(f"{where}.{key} is {value!r:.40}, not a number")
+        elif finite and _number(value) and not math.isfinite(value):
+            problems.append(f"{where}.{key} is {value!r}, not a finite number")
 
 
 def _plan(plan: Any, problems: list[str]) -> None:
@@ -98,7 +102,7 @@ def problems_of(data: dict[str, Any]) -> list[str]:
     if data.get("error") is not None and not isinstance(data["error"], str):
         problems.append(f"error is {type(data['error']).__name__}, not text")
     _plan(data.get("plan"), problems)
-    _numbers(data.get("timings"), "timings", problems)
+    _numbers(data.get("timings"), "timings", problems, finite=True)
     _bench(data.get("bench"), problems)
     return problems
 

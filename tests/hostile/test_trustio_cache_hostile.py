@@ -200,3 +200,28 @@ def test_plugin_file_in_a_shared_cache_is_a_private_copy(fresh_cache, tmp_path, 
     assert (got.parent.stat().st_mode & 0o777) == 0o700
     assert sorted(p.name for p in planted.iterdir()) == ["a.yaml", "b.yaml"]
     assert "running without the cache" in capsys.readouterr().err
+
+
+def test_the_private_dir_of_an_untrusted_cache_is_one_per_process():
+    first = cachedir.private_dir("review2-test")
+    (first / "kept").write_text("x")
+    assert cachedir.private_dir("review2-test") == first  # what the first call put is there
+
+
+@pytest.mark.slow
+def test_a_builtin_tiny_model_is_built_where_an_untrusted_cache_sends_it(tmp_path, monkeypatch,
+                                                                         capsys):
+    """Built in a child process: the child used to make its own private dir (removed when it
+    exited), so mode=config with a world-writable cache failed with 'model.path ... does not
+    exist'."""
+    from spyre_hydra.engine.launchenv import _builtin_checkpoint
+    from spyre_hydra.engine.tiny_model import is_valid
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("SPYRE_HYDRA_CACHE", str(shared))
+    target = _builtin_checkpoint("builtin:tiny_granite")
+    assert is_valid(target, "granite") and not target.is_relative_to(shared)
+    assert list(shared.iterdir()) == []
+    assert "writable by every user" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -156,7 +157,8 @@ DAMAGE = {"plan_is_list": {"plan": [1, 2]}, "outcome_is_dict": {"outcome": {"a":
           "overrides_is_int": {"overrides": 5}, "shape_of_two": {"warmup_shapes": [[64, 8]]},
           "shapes_text": {"warmup_shapes": "abc"}, "tp_missing": {"tp_size": None},
           "timings_text": {"timings": {"engine_start_s": "abc"}},
-          "bench_list": {"bench": {"workload": [1]}}}
+          "bench_list": {"bench": {"workload": [1]}},
+          "timing_inf": {"timings": {"total_s": math.inf}}}
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
@@ -287,3 +289,34 @@ def test_bad_hf_id_and_host_are_refused(key, value):
 def test_good_hf_id_and_host_pass(key, value):
     plan = spyre_hydra.compose(["model=tiny_granite", "backend=eager", f"{key}='{value}'"])
     assert plan.option == "tiny_granite"
+
+
+def test_an_empty_conf_dir_is_refused_not_read_as_the_cwd(tmp_path, monkeypatch):
+    from spyre_hydra.conftree.arguments import ArgumentTypeError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ArgumentTypeError, match=r"compose\(conf_dir=''\): conf_dir is empty, "
+                                                r"which would read the current directory"):
+        spyre_hydra.compose(["model=tiny_granite"], conf_dir="")
+
+
+@pytest.mark.parametrize("data,what", [(5, "is int, not a mapping"), (None, "is NoneType"),
+                                       ({"model": "m"}, "lacks option, tp_size, ")])
+def test_launchplan_from_dict_of_a_wrong_value_is_a_named_error(data, what):
+    from spyre_hydra.conftree.arguments import ArgumentTypeError
+
+    with pytest.raises(ArgumentTypeError, match=rf"LaunchPlan\.from_dict\(.*\): the plan {what}"):
+        spyre_hydra.LaunchPlan.from_dict(data)
+    plan = spyre_hydra.compose(["model=tiny_granite", "mode=plan"], environ={})
+    assert spyre_hydra.LaunchPlan.from_dict(plan.to_dict()) == plan
+
+
+@pytest.mark.parametrize("argv", [["--config-dir", ""], ["--config-dir="]])
+def test_spyre_launch_refuses_an_empty_config_dir(argv, tmp_path, monkeypatch, capsys):
+    from spyre_hydra.cli.launch import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as caught:
+        main([*argv, "model=tiny_granite", "mode=plan"])
+    assert caught.value.code == 2
+    assert "--config-dir '' is empty. Fix: pass a conf tree" in capsys.readouterr().err

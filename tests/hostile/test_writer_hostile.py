@@ -199,3 +199,17 @@ def test_random_kinds_at_bundle_targets(tmp_path_factory, layout, force):
         with pytest.raises(OutputError, match="Fix:"):
             write_files(files, force=force)
         assert changed(before, snapshot(root)) == []
+
+
+def test_a_directory_named_like_the_manifest_is_never_created(tmp_path):
+    """export-serve --out DIR/.spyre_hydra_manifest.json made that directory, and every later
+    write into DIR then failed ('is a directory, not spyre-hydra's manifest')."""
+    from spyre_hydra.io.writer import MANIFEST, OutputError, write_files
+
+    with pytest.raises(OutputError, match=rf"the directory .*/{MANIFEST} would be created with "
+                                          r"the name of the writer's own record .* Fix: choose "
+                                          r"another directory name"):
+        write_files({tmp_path / MANIFEST / "bundle.json": "{}"})
+    assert list(tmp_path.iterdir()) == []
+    write_files({tmp_path / "legacy.yaml": "x: 1\n"})  # the dir stays writable
+    assert (tmp_path / "legacy.yaml").read_text() == "x: 1\n"
