@@ -20,7 +20,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from spyre_hydra.conftree.conffile import read_conf_file
 from spyre_hydra.conftree.defaults import cycle_error, entry_target
-from spyre_hydra.conftree.stamp import file_hashes
 from spyre_hydra.conftree.roots import (
     PSEUDO_MODELS,
     cache_dir,
@@ -29,11 +28,13 @@ from spyre_hydra.conftree.roots import (
     model_files,
     search_path,
 )
+from spyre_hydra.conftree.stamp import file_hashes
 from spyre_hydra.errors import ConfigValidationError, Problem
+from spyre_hydra.io.cache_write import write_cache
 from spyre_hydra.io.cachedir import unsafe_file_reason, usable_cache_dir
 from spyre_hydra.io.literal import unescape
 from spyre_hydra.io.reading import InputError, read_bytes_bounded
-from spyre_hydra.io.writer import OutputError, write_cache
+from spyre_hydra.io.writer import OutputError
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,6 @@ def _compose_with_hydra(option: str, roots: list[Path]) -> dict:
 
 def _fingerprint(roots: list[Path], hashes: dict[str, str] | None = None) -> str:
     from spyre_hydra._version import __version__
-
     from spyre_hydra.conftree.stamp import catalog_fingerprint
 
     # The conf tree's one fingerprint, plus where it lies: cache entries hold file paths.

@@ -141,7 +141,8 @@ def _content_problems(root: Path, entries, shipped, cache) -> list[Problem]:
     if store is not None and clean != known:
         import json
 
-        from spyre_hydra.io.writer import OutputError, write_cache
+        from spyre_hydra.io.cache_write import write_cache
+        from spyre_hydra.io.writer import OutputError
 
         try:
             write_cache(store, json.dumps(clean))

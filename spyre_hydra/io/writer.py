@@ -17,8 +17,9 @@ write into that directory once it is provably stale (io/staletemp.py: a regular 
 user whose process on this host is gone); no output may be named like one.
 
 A bundle (:func:`write_files`) checks every target first and writes nothing when one is
-refused; its temp files are all written before the first rename. Caches use
-:func:`write_cache`: atomic and never over a symlink, without a manifest.
+refused; its temp files are all written before the first rename. The rules live in
+io/write_rules.py; caches use io/cache_write.py's write_cache (atomic, never over a symlink,
+no manifest), built on this module's temp files.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -34,14 +34,12 @@ from spyre_hydra.io.manifest import (
     MANIFEST,
     STREAM,
     OutputError,
-    _file_sha256,
-    _kind,
-    _lstat,
     read_manifest,
     sha256,
 )
 from spyre_hydra.io.staletemp import clean_stale as _clean_stale
-from spyre_hydra.io.staletemp import is_temp_name, temp_name
+from spyre_hydra.io.staletemp import temp_name
+from spyre_hydra.io.write_rules import check_targets
 
 #: Files this process wrote so far (count, last path): an error printing the report after
 #: them means the work is done (spyre_hydra.io.output says so, exit 1).
@@ -50,74 +48,6 @@ WRITTEN: dict = {"count": 0, "last": None}
 
 def _encode(content: str | bytes) -> bytes:
     return content.encode("utf-8") if isinstance(content, str) else content
-
-
-def _refusal(path: Path, force: bool, sources: set, stream: bool = False) -> str | None:
-    """Why ``path`` must not be written, or None."""
-    if path.name == MANIFEST:
-        return (f"{MANIFEST} is the name of the writer's own record of the files it wrote "
-                "there; a file of that name would be replaced by it. Fix: choose another "
-                "file name.")
-    if is_temp_name(path.name):
-        return ("the name has the pattern of the writer's temp files, which a later write "
-                "removes once they look left behind. Fix: choose another file name.")
-    st = _lstat(path)
-    if st is None:
-        parent = path.parent
-        while _lstat(parent) is None and parent != parent.parent:
-            if parent.name == MANIFEST or is_temp_name(parent.name):
-                # a dir of that name would stand where the writer keeps its record / temps
-                return (f"the directory {parent} would be created with the name of the "
-                        "writer's own record or temp files, and no later write could go "
-                        f"into {parent.parent}. Fix: choose another directory name.")
-            parent = parent.parent
-        if not parent.is_dir():
-            return (f"{parent} is not a directory. Fix: choose an output path inside a "
-                    "directory.")
-        return None
-    kind = _kind(st.st_mode)
-    if kind:
-        target = f" (to {os.readlink(path)})" if stat.S_ISLNK(st.st_mode) else ""
-        return (f"it is {kind}{target}; spyre-hydra only replaces regular files it wrote. "
-                f"Fix: remove or rename {path} yourself, or choose another output path.")
-    if (st.st_dev, st.st_ino) in sources:
-        return ("it is the input being read. Fix: choose an output path that does not hold "
-                "the source.")
-    known = read_manifest(path.parent).get(path.name)
-    if known is None:
-        return ("it exists and spyre-hydra did not write it (not in "
-                f"{path.parent / MANIFEST}). Fix: move it away yourself, or choose another "
-                "output path; --force never replaces files it did not write.")
-    if known == STREAM and not stream and not force:
-        return ("spyre-hydra wrote it as a log, whose content it does not track, so it cannot "
-                "tell whether it was edited since. Fix: pass --force to replace it, or move "
-                "it away first.")
-    if not force and known != STREAM and _file_sha256(path) != known:
-        return ("it was edited since spyre-hydra wrote it. Fix: pass --force to replace it "
-                "(your edits are lost), or move it away first.")
-    return None
-
-
-def _source_ids(sources: Iterable) -> set:
-    ids = set()
-    for src in sources or ():
-        with contextlib.suppress(OSError):
-            st = os.stat(src)
-            ids.add((st.st_dev, st.st_ino))
-    return ids
-
-
-def check_targets(paths: Iterable, force: bool = False, sources: Iterable = (),
-                  stream: bool = False) -> None:
-    """Raise one OutputError naming every target that must not be written."""
-    ids, paths = _source_ids(sources), [Path(p) for p in paths]
-    problems = [(p, why) for p in map(Path, paths) if (why := _refusal(p, force, ids, stream))]
-    if len(problems) == 1 and len(set(paths)) == 1:
-        raise OutputError(f"cannot write {problems[0][0]}: {problems[0][1]}")
-    if problems:
-        raise OutputError(f"refused to write {len(problems)} of {len(set(paths))} files; "
-                          "nothing was written:\n" + "\n".join(f"  - {p}: {why}"
-                                                                for p, why in problems))
 
 
 @contextlib.contextmanager
@@ -253,53 +183,6 @@ def forget(paths: Iterable, force: bool = False, sources: Iterable = ()) -> list
     return paths
 
 
-def _open_below(root: Path, parts) -> int:
-    """A dir fd for root/parts..., creating missing parts, never following a symlink below
-    ``root`` (root itself the caller has checked: spyre_hydra.io.cachedir)."""
-    _mkdirs(root)
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        for part in parts:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(part, 0o755, dir_fd=fd)
-            try:
-                nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                              dir_fd=fd)
-            except OSError as exc:
-                raise OutputError(f"cache dir {root}: {part} in it is a symlink or not a "
-                                  f"directory ({exc.strerror}); spyre-hydra never follows one "
-                                  "there. Fix: remove it, or set SPYRE_HYDRA_CACHE to another "
-                                  "directory.") from None
-            os.close(fd)
-            fd = nxt
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def write_cache(path, content: str | bytes, mode: int = 0o644, root=None) -> Path:
-    """A cache file: atomic, replaces only a regular file, no manifest (the location is ours).
-    With ``root`` (the cache dir), the dirs between it and the file are created and opened
-    without following a symlink."""
-    path = Path(path)
-    parts = path.parent.relative_to(root).parts if root is not None else ()
-    fd = _open_below(Path(root) if root is not None else path.parent, parts)
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            st = os.lstat(path.name, dir_fd=fd)
-            if _kind(st.st_mode):
-                raise OutputError(f"cache file {path} is {_kind(st.st_mode)}; not replaced. Fix: "
-                                  "remove it, or set SPYRE_HYDRA_CACHE to another directory.")
-        _clean_stale(fd)
-        tmp = _temp(fd, path.name, _encode(content), mode)
-        os.replace(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return path
-
-
 def _record(folder_fd: int, folder: Path, entries: Mapping[str, str]) -> None:
     """Add ``entries`` (name -> sha256 or STREAM) to the folder's manifest, atomically."""
     known = read_manifest(folder)
@@ -365,4 +248,4 @@ def publish_dir(built: Path, target: Path) -> Path:
 
 
 __all__ = ["MANIFEST", "OutputError", "check_targets", "claim", "forget", "open_stream",
-           "publish_dir", "read_manifest", "write_cache", "write_files", "write_text"]
+           "publish_dir", "read_manifest", "write_files", "write_text"]

@@ -36,8 +36,9 @@ def plugin_catalog_file(sendnn_version: str | None, conf_dir=None) -> Path:
     from spyre_hydra.catalog.loader import _fingerprint
     from spyre_hydra.conftree.roots import cache_dir, search_path
     from spyre_hydra.conftree.versions import parse_version
+    from spyre_hydra.io.cache_write import write_cache
     from spyre_hydra.io.cachedir import private_dir, usable_cache_dir
-    from spyre_hydra.io.writer import OutputError, write_cache
+    from spyre_hydra.io.writer import OutputError
     from spyre_hydra.legacy.exporter import legacy_text
 
     version = parse_version(sendnn_version)

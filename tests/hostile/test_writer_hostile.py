@@ -11,12 +11,12 @@ from hostile_helpers import KINDS, changed, make_kind, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from spyre_hydra.io.cache_write import write_cache
 from spyre_hydra.io.writer import (
     MANIFEST,
     OutputError,
     forget,
     read_manifest,
-    write_cache,
     write_files,
     write_text,
 )
