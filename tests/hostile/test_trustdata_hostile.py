@@ -124,6 +124,7 @@ def test_a_stream_entry_never_lets_an_export_replace_a_file_without_force(tmp_pa
     assert code == 0 and "models:" in mine.read_text()
 
 
+@pytest.mark.engine  # builds the tiny checkpoint (engine venv)
 def test_a_trailing_carriage_return_in_an_env_value_is_refused(tmp_path, capsys):
     conf = user_conf(tmp_path, '"on\\r"')
     out = tmp_path / "bundle"

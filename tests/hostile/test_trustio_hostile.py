@@ -210,6 +210,7 @@ def test_dev_full_names_standard_output(h):
     assert "a path" not in proc.stderr
 
 
+@pytest.mark.engine  # builds the tiny checkpoint (engine venv)
 def test_complete_bundle_with_stdout_full_is_exit_1_and_says_so(tmp_path, h):
     out = tmp_path / "b"
     with open("/dev/full", "w") as full:

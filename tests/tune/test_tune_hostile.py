@@ -202,6 +202,7 @@ def test_two_tunes_on_one_out_take_turns(sweep, tmp_path):
     assert done.is_set() and "  throughput:\n" in text and "  latency:\n" in text
 
 
+@pytest.mark.engine  # draws tune.png: matplotlib (engine venv)
 def test_an_slo_no_point_meets_draws_its_plot_without_warnings(sweep, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib's "No artists with labels" was one

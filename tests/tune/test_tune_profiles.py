@@ -55,6 +55,7 @@ def profiles_in(path: Path) -> dict:
     return get_model_registry(path).get_model_config("tiny_granite").profiles
 
 
+@pytest.mark.engine  # draws tune.png: matplotlib (engine venv)
 def test_tune_writes_three_profiles_that_a_launch_plans(sweep, tmp_path, capsys):
     out = tmp_path / "conf"
     assert tune(sweep, SLO, out=out) == 0
@@ -165,6 +166,7 @@ def test_unknown_profile_lists_the_models_profiles(sweep, tmp_path):
         spyre_hydra.compose(["profile=fast"], conf_dir=out)
 
 
+@pytest.mark.engine  # compares with vllm's installed version (engine venv)
 def test_list_explain_and_check_show_the_profiles(sweep, tmp_path, h):
     out = tmp_path / "conf"
     tune(sweep, SLO, out=out)
