@@ -297,8 +297,9 @@ def test_a_sweep_preset_may_set_sweeper_params_only(tmp_path):
 def test_hydra_reads_packages_as_the_rules_assume(tmp_path):
     """Pins Hydra's behaviour the rules rest on: a header is absolute, a defaults package is
     relative unless `_global_`; if a Hydra upgrade changes this, conftree/confine.py must."""
-    from hydra import compose, initialize_config_dir
+    from hydra import compose
 
+    from spyre_hydra.conftree.hydra_adapter import initialize_conf_dir
     from spyre_hydra.conftree.searchpath import use_conf_dir
 
     use_conf_dir(None)  # a plain Hydra search path: no user dir of an earlier test
@@ -307,7 +308,7 @@ def test_hydra_reads_packages_as_the_rules_assume(tmp_path):
         "model/a.yaml": "defaults:\n  - /other/h\n  - /other/o@sub\n  - /other/o@_global_.g\n"
                         "  - _self_\nm: 1\n",
         "other/h.yaml": "# @package other\nh: 1\n", "other/o.yaml": "x: 1\n"})
-    with initialize_config_dir(config_dir=str(conf), version_base=None):
+    with initialize_conf_dir(str(conf)):
         cfg = compose("config")
     assert cfg.other.h == 1 and cfg.model.sub.x == 1 and cfg.g.x == 1 and cfg.model.m == 1
 

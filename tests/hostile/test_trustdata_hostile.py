@@ -191,11 +191,13 @@ def test_a_yes_in_the_catalog_marker_is_refused(tmp_path, capsys):
 
 
 def test_compose_keeps_the_callers_global_hydra(tmp_path):
-    from hydra import compose, initialize_config_dir
+    from hydra import compose
     from hydra.core.global_hydra import GlobalHydra
 
+    from spyre_hydra.conftree.hydra_adapter import initialize_conf_dir
+
     (tmp_path / "app.yaml").write_text("greeting: hello\n")
-    with initialize_config_dir(config_dir=str(tmp_path), version_base=None):
+    with initialize_conf_dir(str(tmp_path)):
         holder = GlobalHydra.instance()
         hydra = holder.hydra
         spyre_hydra.compose(["backend=eager"])
