@@ -8,8 +8,7 @@ import os
 from pathlib import Path
 
 from spyre_hydra.io.manifest import OutputError, _kind
-from spyre_hydra.io.staletemp import clean_stale as _clean_stale
-from spyre_hydra.io.writer import _encode, _mkdirs, _temp
+from spyre_hydra.io.writer import _encode, _mkdirs, install
 
 
 def _open_below(root: Path, parts) -> int:
@@ -50,10 +49,7 @@ def write_cache(path, content: str | bytes, mode: int = 0o644, root=None) -> Pat
             if _kind(st.st_mode):
                 raise OutputError(f"cache file {path} is {_kind(st.st_mode)}; not replaced. Fix: "
                                   "remove it, or set SPYRE_HYDRA_CACHE to another directory.")
-        _clean_stale(fd)
-        tmp = _temp(fd, path.name, _encode(content), mode)
-        os.replace(tmp, path.name, src_dir_fd=fd, dst_dir_fd=fd)
-        os.fsync(fd)
+        install(fd, path.name, _encode(content), mode)
     finally:
         os.close(fd)
     return path

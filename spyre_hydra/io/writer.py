@@ -79,6 +79,15 @@ def _temp(folder_fd: int, name: str, data: bytes, mode: int) -> str:
     return tmp
 
 
+def install(folder_fd: int, name: str, data: bytes, mode: int = 0o644) -> None:
+    """Put ``data`` at ``name`` in the open directory atomically (temp file, rename, fsync):
+    the one rename of a file into place outside a bundle (caches: io/cache_write.py)."""
+    _clean_stale(folder_fd)
+    tmp = _temp(folder_fd, name, data, mode)
+    os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+    os.fsync(folder_fd)
+
+
 def _mkdirs(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
