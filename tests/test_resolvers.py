@@ -33,7 +33,7 @@ def test_register_resolvers_is_idempotent():
     register_resolvers()  # a second call must neither raise nor replace anything
     assert {name: _registered(name) for name in resolvers.RESOLVERS} == first
     assert set(first) == {"spyre.blocks", "spyre.cb_default", "spyre.static_default",
-                          "spyre.sendnn_version", "spyre.device_setting", "spyre.empty_mapping",
+                          "spyre.sendnn_version", "spyre.device_setting",
                           "spyre.modes_help", "spyre.backends_help"}
 
 

@@ -77,13 +77,6 @@ def device_setting(key: str, device_configs: Any, entries: Any, device: Any, tp_
     return OmegaConf.create(escape(value)) if isinstance(value, (Mapping, list)) else value
 
 
-def empty_mapping() -> DictConfig:
-    """``${spyre.empty_mapping:}``: an empty mapping, the default of a `oc.select`. Unlike
-    ``${oc.create:{}}`` it has no parent, which `OmegaConf.resolve` (`--cfg job --resolve`)
-    needs on OmegaConf 2.4 (2.3 takes either; a plain ``{}`` fails there)."""
-    return OmegaConf.create({})
-
-
 def _indented(text: str, indent: Any) -> str:
     pad = " " * int(indent or 0)
     return "\n".join(pad + line if i else line for i, line in enumerate(text.splitlines()))
@@ -114,7 +107,6 @@ RESOLVERS = {
     "spyre.static_default": static_default,
     "spyre.device_setting": device_setting,
     "spyre.sendnn_version": installed_sendnn_version,
-    "spyre.empty_mapping": empty_mapping,
 }
 
 
