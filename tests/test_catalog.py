@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from spyre_hydra.catalog import loader as catalog
 from spyre_hydra.catalog.registry import ModelConfigRegistry
 from spyre_hydra.conftree.compose import compose_launch
-from spyre_hydra.conftree.roots import search_path
+from spyre_hydra.conftree.tree import ConfTree
 from spyre_hydra.errors import ConfigValidationError
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -29,11 +29,11 @@ def hydra_models() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def fast_models() -> dict[str, dict]:
-    return catalog.load_entries(search_path(None))
+    return catalog.load_entries(ConfTree.at(None))
 
 
 def test_loader_lists_every_model_file():
-    entries = catalog.load_entries(search_path(None))
+    entries = catalog.load_entries(ConfTree.at(None))
     assert sorted(entries) == MODEL_OPTIONS
     assert "auto" not in entries  # a placeholder, not a catalog model
 
@@ -59,7 +59,7 @@ def test_unusual_defaults_fall_back_to_hydra(conf_copy, fresh_cache):
     (conf_copy / "model" / "odd_granite.yaml").write_text(
         "defaults:\n  - family@_here_: granite_33_8b\n  - _self_\n"
         "hf_id: test/odd-granite\n")
-    entries = catalog.load_catalog(conf_copy, use_cache=False)
+    entries = catalog.load_catalog(ConfTree.at(conf_copy), use_cache=False)
     cfg = compose_launch(["model=odd_granite"], conf_dir=conf_copy)
     expected = OmegaConf.to_container(cfg.model, resolve=False, throw_on_missing=False)
     assert entries["odd_granite"]["model"] == expected
@@ -75,7 +75,7 @@ def _counting(monkeypatch, stub: bool = False):
         if not stub:
             return real(roots)
         # one empty entry per model file: a cache holding other options would not verify
-        return {o: {"model": {}, "files": []} for o in catalog.model_files(roots)}
+        return {o: {"model": {}, "files": []} for o in roots.model_files()}
 
     monkeypatch.setattr(catalog, "load_entries", counted)
     return calls
@@ -101,7 +101,7 @@ def test_use_cache_false_and_no_cache_env_bypass_the_cache(fresh_cache, monkeypa
 
 
 def test_editing_any_conf_file_invalidates_the_cache(conf_copy, fresh_cache, monkeypatch):
-    catalog.load_catalog(conf_copy)
+    catalog.load_catalog(ConfTree.at(conf_copy))
     calls = _counting(monkeypatch, stub=True)  # only the number of misses matters here
     # an edited config.yaml or hydra/ file is refused in a user conf dir (conftree/trust.py)
     files = sorted(p for p in conf_copy.rglob("*.yaml")
@@ -110,19 +110,19 @@ def test_editing_any_conf_file_invalidates_the_cache(conf_copy, fresh_cache, mon
     for path in files:
         seen = len(calls)
         path.write_text(path.read_text() + "\n# edited\n")
-        catalog.load_catalog(conf_copy)
+        catalog.load_catalog(ConfTree.at(conf_copy))
         assert len(calls) == seen + 1, f"editing {path.relative_to(conf_copy)} kept the cache"
-        catalog.load_catalog(conf_copy)  # ...and the new content is cached in turn
+        catalog.load_catalog(ConfTree.at(conf_copy))  # ...and the new content is cached in turn
         assert len(calls) == seen + 1
 
 
 def test_edited_value_is_seen_after_invalidation(conf_copy, fresh_cache):
-    before = catalog.load_catalog(conf_copy)
+    before = catalog.load_catalog(ConfTree.at(conf_copy))
     assert before["granite_8b"]["model"]["device_configs"]["tp4"]["num_gpu_blocks_override"] == {
         "<1.0.3": 2080, "default": 8192}
     family = conf_copy / "model" / "family" / "granite_33_8b.yaml"
     family.write_text(family.read_text().replace("default: 8192", "default: 4096"))
-    after = catalog.load_catalog(conf_copy)
+    after = catalog.load_catalog(ConfTree.at(conf_copy))
     assert after["granite_8b"]["model"]["device_configs"]["tp4"]["num_gpu_blocks_override"][
         "default"] == 4096
     assert after["granite_8b_fp8"]["model"]["device_configs"]["tp4"]["num_gpu_blocks_override"][
@@ -130,10 +130,10 @@ def test_edited_value_is_seen_after_invalidation(conf_copy, fresh_cache):
 
 
 def test_new_model_file_invalidates_the_cache(conf_copy, fresh_cache):
-    assert "extra_granite" not in catalog.load_catalog(conf_copy)
+    assert "extra_granite" not in catalog.load_catalog(ConfTree.at(conf_copy))
     (conf_copy / "model" / "extra_granite.yaml").write_text(
         "defaults:\n  - family/granite_33_8b@_here_\n  - _self_\nhf_id: test/extra\n")
-    assert catalog.load_catalog(conf_copy)["extra_granite"]["model"]["hf_id"] == "test/extra"
+    assert catalog.load_catalog(ConfTree.at(conf_copy))["extra_granite"]["model"]["hf_id"] == "test/extra"
 
 
 def test_corrupt_cache_file_is_ignored(fresh_cache):

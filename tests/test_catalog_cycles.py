@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from spyre_hydra.catalog.loader import load_catalog
+from spyre_hydra.conftree.tree import ConfTree
 from spyre_hydra.errors import ConfigValidationError
 
 RINGS = {"self": {"a": "a"}, "two": {"a": "b", "b": "a"}, "three": {"a": "b", "b": "c", "c": "a"}}
@@ -25,7 +26,7 @@ def test_a_ring_of_family_files_is_named(tmp_path, ring):
     _ring(tmp_path, ring)
     with pytest.raises(ConfigValidationError, match=r"family/a\.yaml: its defaults list comes "
                                                     r"back to itself: .*family/a\.yaml\. Fix:"):
-        load_catalog(tmp_path, use_cache=False)
+        load_catalog(ConfTree.at(tmp_path), use_cache=False)
 
 
 def test_list_names_the_ring_and_exits_2(h, tmp_path):

@@ -9,6 +9,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from spyre_hydra.conftree.compose import compose_launch
+from spyre_hydra.conftree.tree import ConfTree
 from spyre_hydra.plan.build import build_plan
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -30,10 +31,9 @@ def _model_layouts() -> list[tuple[str, str, str]]:
     # The fast loader only lists the layouts (test_catalog proves it equals Hydra's
     # compose); every test below composes with Hydra itself.
     from spyre_hydra.catalog.loader import load_entries
-    from spyre_hydra.conftree.roots import search_path
 
     tp_to_device = {_read(CONF / "device" / f"{d}.yaml")["tp_size"]: d for d in DEVICES}
-    entries = load_entries(search_path(None))
+    entries = load_entries(ConfTree.at(None))
     out = []
     for option in MODEL_OPTIONS:
         model = entries[option]["model"]

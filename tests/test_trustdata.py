@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from spyre_hydra.catalog import loader as catalog
 from spyre_hydra.catalog.matcher import ModelMatcher, Pattern, _refines
 from spyre_hydra.conftree.conffile import read_conf_file
+from spyre_hydra.conftree.tree import ConfTree
 from spyre_hydra.errors import ConfigValidationError
 
 
@@ -67,14 +68,14 @@ def test_overlay_conf_dir_is_served_from_the_cache(tmp_path, fresh_cache, monkey
         "defaults:\n  - family/base@_here_\n  - _self_\nhf_id: org/mine\nfamily: tiny\n"
         "architecture: {model_type: granite, hidden_size: 7}\n"
         "continuous_batching_configs:\n  - {tp_size: 1, max_model_len: 512, max_num_seqs: 4}\n")
-    first = catalog.load_catalog(tmp_path / "conf")
+    first = catalog.load_catalog(ConfTree.at(tmp_path / "conf"))
     assert "mine" in first and "granite_8b" in first  # the overlay and the shipped models
 
     def rebuilt(_roots):
         raise AssertionError("a warm load rebuilt the catalog")
 
     monkeypatch.setattr(catalog, "load_entries", rebuilt)
-    assert catalog.load_catalog(tmp_path / "conf") == first
+    assert catalog.load_catalog(ConfTree.at(tmp_path / "conf")) == first
 
 
 # -- YAML 1.1-only plain scalars ----------------------------------------------------------

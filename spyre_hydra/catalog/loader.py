@@ -20,15 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from spyre_hydra.conftree.conffile import read_conf_file
 from spyre_hydra.conftree.defaults import cycle_error, entry_target
-from spyre_hydra.conftree.roots import (
-    PSEUDO_MODELS,
-    cache_dir,
-    catalog_roots,
-    find_config,
-    model_files,
-    search_path,
-)
-from spyre_hydra.conftree.stamp import file_hashes
+from spyre_hydra.conftree.roots import PSEUDO_MODELS, cache_dir
+from spyre_hydra.conftree.tree import ConfTree
 from spyre_hydra.errors import ConfigValidationError, Problem
 from spyre_hydra.io.cache_write import write_cache
 from spyre_hydra.io.cachedir import unsafe_file_reason, usable_cache_dir
@@ -51,8 +44,8 @@ class _NeedsHydra(Exception):
 class _Loader_:
     """Merges a model file over its bases; memoises bases shared by many models."""
 
-    def __init__(self, roots: list[Path]):
-        self.roots = roots
+    def __init__(self, tree: ConfTree):
+        self.tree = tree
         self.memo: dict[Path, tuple[DictConfig, list[str]]] = {}
         self.blobs: dict[Path, bytes] = {}
         self.loading: list[Path] = []  # the bases being read, outermost first
@@ -82,10 +75,10 @@ class _Loader_:
             if not isinstance(entry, str) or not entry.endswith("@_here_"):
                 raise _NeedsHydra(f"{path}: defaults entry {entry!r}")
             rel = entry_target(group_dir, entry[: -len("@_here_")])
-            base_path = find_config(rel, self.roots)
+            base_path = self.tree.find(rel)
             if base_path is None:
                 raise ConfigValidationError([Problem(f"{path}: defaults", f"no config {rel!r} in "
-                                             f"{[str(r) for r in self.roots]}.", "",
+                                             f"{self.tree.to_list()}.", "",
                                              "check the base's name and folder")],
                                             "cannot read the conf tree")
             base, base_chain = self.load(base_path, rel.rsplit("/", 1)[0])
@@ -114,35 +107,33 @@ class _Loader_:
         return pickle.loads(blob)  # noqa: S301 - ~7x faster than deepcopy
 
 
-def _compose_with_hydra(option: str, roots: list[Path]) -> dict:
+def _compose_with_hydra(option: str, tree: ConfTree) -> dict:
     from spyre_hydra.conftree.compose import compose_launch
 
-    cfg = compose_launch([f"model={option}"], conf_dir=roots[0] if len(roots) > 1 else None)
+    cfg = compose_launch([f"model={option}"], tree)
     return OmegaConf.to_container(cfg.model, resolve=False, throw_on_missing=False)
 
 
-def _fingerprint(roots: list[Path], hashes: dict[str, str] | None = None) -> str:
+def _fingerprint(tree: ConfTree, hashes: dict[str, str] | None = None) -> str:
     from spyre_hydra._version import __version__
-    from spyre_hydra.conftree.stamp import catalog_fingerprint
 
     # The conf tree's one fingerprint, plus where it lies: cache entries hold file paths.
-    hashes = file_hashes(roots) if hashes is None else hashes
-    blob = json.dumps([CACHE_FORMAT, __version__, [str(r) for r in roots],
-                       catalog_fingerprint(roots, hashes)])
+    hashes = tree.file_hashes() if hashes is None else hashes
+    blob = json.dumps([CACHE_FORMAT, __version__, tree.to_list(), tree.fingerprint(hashes)])
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def load_entries(roots: list[Path]) -> dict[str, dict[str, Any]]:
+def load_entries(tree: ConfTree) -> dict[str, dict[str, Any]]:
     """option -> {"model": plain entry, "files": [base files..., model file]} (no cache)."""
-    loader = _Loader_(roots)
+    loader = _Loader_(tree)
     entries: dict[str, dict[str, Any]] = {}
-    for option, path in model_files(roots).items():
+    for option, path in tree.model_files().items():
         try:
             node, files = loader.load(path, "model")
             model = OmegaConf.to_container(node, resolve=False, throw_on_missing=False)
         except _NeedsHydra as why:
             log.debug("composing %s with Hydra: %s", option, why)
-            model, files = _compose_with_hydra(option, roots), [str(path)]
+            model, files = _compose_with_hydra(option, tree), [str(path)]
         # Imported text is stored escaped (`\${...}`) so Hydra never resolves it; the
         # catalog holds what Hydra's resolution gives: the literal text.
         entries[option] = {"model": unescape(model), "files": files}
@@ -165,14 +156,14 @@ def _seal(entries: dict, hashes: dict[str, str]) -> dict:
     return entries
 
 
-def _verified(data, hashes: dict[str, str], roots: list[Path]):
+def _verified(data, hashes: dict[str, str], tree: ConfTree):
     """The cached entries when every one still matches its files and its digest, else None:
     a damaged or stale cache file is rebuilt. The digests detect damage only; whether the
     file may be read at all is decided by ownership and modes (io/cachedir.py)."""
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
         return None
     entries = data.get("entries")
-    if not isinstance(entries, dict) or list(entries) != _options(hashes, roots):
+    if not isinstance(entries, dict) or list(entries) != _options(hashes, tree):
         return None
     for option, item in entries.items():
         try:
@@ -185,40 +176,42 @@ def _verified(data, hashes: dict[str, str], roots: list[Path]):
     return entries
 
 
-def _options(hashes: dict[str, str], roots: list[Path]) -> list[str]:
+def _options(hashes: dict[str, str], tree: ConfTree) -> list[str]:
     """The model options model_files() would list, from the hashed file names (no glob):
     every catalog root's models (a user conf dir overlays the shipped ones), by name."""
     names: set[str] = set()
-    for root in catalog_roots(roots):
+    for root in tree.catalog_roots():
         folder = str(root / "model") + os.sep
         names.update(p[len(folder):-len(".yaml")] for p in hashes
                      if p.startswith(folder) and os.sep not in p[len(folder):])
     return sorted(names.difference(PSEUDO_MODELS))
 
 
-def load_catalog(conf_dir=None, use_cache: bool = True) -> dict[str, dict[str, Any]]:
-    """The model entries of a conf tree, from the cache when it verifies against the files."""
-    roots = search_path(conf_dir)
+def load_catalog(tree: ConfTree | None = None, use_cache: bool = True
+                 ) -> dict[str, dict[str, Any]]:
+    """The model entries of a conf tree (None: the shipped one), from the cache when it
+    verifies against the files."""
+    tree = ConfTree.of(tree)
     if not use_cache or os.environ.get("SPYRE_HYDRA_NO_CACHE"):
-        return load_entries(roots)
+        return load_entries(tree)
     from spyre_hydra.catalog.configurator import strict_from_env
 
     # Trust is the cache dir's owner and modes (io/cachedir.py); the digests below only
     # detect damage, since anyone who can write the cache could recompute them.
     root = usable_cache_dir(cache_dir(), strict_from_env())
     if root is None:
-        return load_entries(roots)
-    hashes = file_hashes(roots)
-    cached = root / "catalog" / f"{_fingerprint(roots, hashes)}.json"
+        return load_entries(tree)
+    hashes = tree.file_hashes()
+    cached = root / "catalog" / f"{_fingerprint(tree, hashes)}.json"
     try:  # plain JSON: a cache file can't run code, unlike a pickle
         if unsafe_file_reason(cached) is None:  # a symlink or someone else's file: rebuilt
             entries = _verified(json.loads(read_bytes_bounded(cached, what="cache file")),
-                                hashes, roots)
+                                hashes, tree)
             if entries is not None:
                 return entries
     except (InputError, ValueError):
         pass
-    entries = _seal(load_entries(roots), hashes)
+    entries = _seal(load_entries(tree), hashes)
     try:
         write_cache(cached, json.dumps({"format": CACHE_FORMAT, "entries": entries}),
                     root=root)

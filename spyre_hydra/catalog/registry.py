@@ -11,22 +11,21 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from spyre_hydra.catalog.admission import admit
 from spyre_hydra.catalog.configurator import (
     DeviceSettings,
     ModelConfigurator,
-    configurator_class,
     make_configurator,
     strict_from_env,
 )
 from spyre_hydra.catalog.loader import load_catalog
 from spyre_hydra.catalog.matcher import ModelMatcher, Pattern
 from spyre_hydra.catalog.model_entry import ModelEntry, normalize_shapes  # noqa: F401 - re-exported
-from spyre_hydra.catalog.validate import check_dataclass, check_model
+from spyre_hydra.catalog.validate import check_model
 from spyre_hydra.conftree.conffile import read_conf_file
-from spyre_hydra.conftree.roots import search_path
+from spyre_hydra.conftree.tree import ConfTree
 from spyre_hydra.conftree.versions import installed_sendnn_version, select_block_override
 from spyre_hydra.errors import ConfigValidationError, UnknownModelError
 
@@ -37,39 +36,14 @@ class ModelConfigRegistry:
     """All catalog models of a conf tree, indexed for matching."""
 
     def __init__(self, conf_dir=None, use_cache: bool = True):
-        self._start(conf_dir)
-        entries = load_catalog(conf_dir, use_cache=use_cache)
-        problems = []
-        for order, (option, item) in enumerate(entries.items()):
-            model, files = item["model"], item["files"]
-            sources = (lambda _k, f=files: f"{f[-1]}" + (f" (bases: {', '.join(Path(x).name for x in f[:-1])})" if len(f) > 1 else ""))
-            found = check_dataclass(model, _model_schema(), option, sources)
-            typed = {p.key for p in found}  # one message per key: the type error wins
-            found += [p for p in check_model(model, option, sources, tuple(self.devices.values()))
-                      if p.key not in typed]
-            if not found and model.get("configurator") is not None:
-                found += _configurator_problems(model["configurator"], option, files[-1])
-            if found:
-                problems += found
-                continue
-            if model["hf_id"] in self._models:
-                other = self._models[model["hf_id"]]
-                if other.files and other.files[-1] in files[:-1]:
-                    # inherits that model's own file (spyre-hydra tune's profiles beside a
-                    # hand-edited file): one more option of the same model, not a rival
-                    self._options[option] = ModelEntry.from_tree(model, option, files)
-                    continue
-                problems.append(_dup(option, other.option, model["hf_id"], files[-1]))
-                continue
-            entry = ModelEntry.from_tree(model, option, files)
-            self._models[entry.name] = entry
-            self._options[option] = entry
-        if problems:
-            raise ConfigValidationError(problems, "invalid model catalog")
+        """`conf_dir`: a ConfTree, a user conf dir (path) or None for the shipped tree."""
+        self._start(ConfTree.coerce(conf_dir, "ModelConfigRegistry"))
+        entries = load_catalog(self.tree, use_cache=use_cache)
+        self._models, self._options = admit(entries, tuple(self.devices.values()))
         self._index()
 
-    def _start(self, conf_dir) -> None:
-        self.roots = search_path(conf_dir)
+    def _start(self, tree: ConfTree | None) -> None:
+        self.tree = ConfTree.of(tree)  # None: the shipped tree
         self.devices = self._device_names()
         self._models: dict[str, ModelEntry] = {}
         self._options: dict[str, ModelEntry] = {}
@@ -87,7 +61,7 @@ class ModelConfigRegistry:
     def empty(cls, conf_dir=None) -> "ModelConfigRegistry":
         """A registry without models (device names from the conf tree), for register()."""
         registry = cls.__new__(cls)
-        ModelConfigRegistry._start(registry, conf_dir)
+        ModelConfigRegistry._start(registry, ConfTree.coerce(conf_dir, "ModelConfigRegistry"))
         registry._index()
         return registry
 
@@ -111,7 +85,7 @@ class ModelConfigRegistry:
 
     def _device_names(self) -> dict[int, str]:
         names: dict[int, str] = {}
-        for root in reversed(self.roots):
+        for root in reversed(self.tree.roots):
             for path in sorted((root / "device").glob("*.yaml")):
                 data = read_conf_file(path)  # C loader; a syntax error names file and line
                 if isinstance(data.get("tp_size"), int):
@@ -235,25 +209,6 @@ class ModelConfigRegistry:
         return notes
 
 
-def _model_schema():
-    from spyre_hydra.conftree.schema import ModelSpec
-    return ModelSpec
-
-
-def _configurator_problems(spec, option: str, path: str) -> list:
-    try:  # imports the named module (the user's code, never vLLM by us) and checks the class
-        configurator_class(spec, option, path)
-    except ConfigValidationError as error:
-        return error.problems
-    return []
-
-
-def _dup(option, other, hf_id, path):
-    from spyre_hydra.errors import Problem
-    return Problem(f"{option}.hf_id", f"{hf_id!r} is also the hf_id of {other}.", path,
-                   "give each model file its own hf_id")
-
-
 def _unsupported(entry: ModelEntry, tp: int, asked: str):
     from spyre_hydra.errors import UnsupportedRuntimeError
     return UnsupportedRuntimeError(
@@ -272,22 +227,16 @@ def _refuse(strict: bool, error: Exception):
     return None
 
 
-_registries: dict[tuple, ModelConfigRegistry] = {}
+_registries: dict[ConfTree, ModelConfigRegistry] = {}
 
 
 def get_model_registry(conf_dir=None) -> ModelConfigRegistry:
-    """The registry of a conf tree (the shipped one by default), loaded once per tree."""
-    from spyre_hydra.conftree.roots import (
-        search_path,  # checks the dir (a symlink loop, a file) before use
-    )
-
-    from spyre_hydra.conftree.arguments import check_conf_dir
-
-    check_conf_dir(conf_dir, "get_model_registry")  # a named error, not Path()'s TypeError
-    key = (str(search_path(conf_dir)[0]) if conf_dir else None,)
-    registry = _registries.get(key)
+    """The registry of a conf tree (a ConfTree, a user conf dir, or None for the shipped
+    one), loaded once per tree."""
+    tree = ConfTree.coerce(conf_dir, "get_model_registry")  # named errors, dir checked
+    registry = _registries.get(tree)
     if registry is None:
-        registry = _registries[key] = ModelConfigRegistry(conf_dir)
+        registry = _registries[tree] = ModelConfigRegistry(tree)
     return registry
 
 

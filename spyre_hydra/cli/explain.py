@@ -138,14 +138,15 @@ def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | No
 
     from spyre_hydra.catalog.registry import get_model_registry
     from spyre_hydra.conftree.compose import compose_launch
-    from spyre_hydra.plan.front import plan_from_config
+    from spyre_hydra.plan.front import front_door, plan_from_config
     from spyre_hydra.plan.pipeline import check_argv
 
     environ = os.environ if environ is None else environ
+    conf_tree = front_door(conf_dir, "explain")
     typed = list(overrides)
-    overrides = check_argv(typed, conf_dir)
+    overrides = check_argv(typed, conf_tree)
     try:
-        cfg = compose_launch(overrides, conf_dir)
+        cfg = compose_launch(overrides, conf_tree)
     except (HydraException, OmegaConfBaseException) as exc:
         msg = " ".join(str(exc).split())
         raise UnknownOptionError(f"cannot compose {' '.join(overrides) or 'the defaults'}: {msg} "
@@ -154,18 +155,17 @@ def explain(overrides: list[str], conf_dir=None, environ: Mapping[str, str] | No
     # as text: an override's ${...} is the user's value, not an interpolation to resolve
     choices = OmegaConf.to_container(cfg.hydra.runtime.choices, resolve=False)
     task = OmegaConf.to_container(cfg.hydra.overrides.task, resolve=False)
-    plan = plan_from_config(cfg, cfg.hydra, environ)
-    roots = list(plan.conf_tree.roots)
+    plan = plan_from_config(cfg, cfg.hydra, environ, conf_tree)
     from spyre_hydra.plan.profile import apply_profile
 
-    cfg, choices, _, _ = apply_profile(cfg, task, choices, {}, roots)  # as the plan saw it
+    cfg, choices, _, _ = apply_profile(cfg, task, choices, {}, conf_tree)  # as the plan saw it
     tree = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k])
             else cfg[k] for k in cfg if k != "hydra"}
     try:
-        chain = get_model_registry(conf_dir).get_model_config(choices["model"]).files
+        chain = get_model_registry(conf_tree).get_model_config(choices["model"]).files
     except SpyreHydraError:
         chain = []
-    origins = Origins(task, choices, chain, roots, [o for o in overrides if o not in typed])
+    origins = Origins(task, choices, chain, conf_tree, [o for o in overrides if o not in typed])
     rows = _rows(plan, tree, origins, environ)
     data = plan.to_dict()
     return {"plan": data, "rows": with_profile(rows, data), "warnings": list(plan.warnings)}

@@ -76,7 +76,7 @@ def _plan_alone(argv: list[str]) -> bool:
         a.startswith("-") or _HYDRA_KEY.match(a) for a in argv)
 
 
-def _print_plan(argv: list[str], user_dir) -> None:
+def _print_plan(argv: list[str], tree) -> None:
     """mode=plan through the compose API: what `spyre_hydra.compose(argv)` answers (the
     overrides are checked already), logged the way Hydra's job would log."""
     from hydra.core.utils import configure_log
@@ -84,9 +84,9 @@ def _print_plan(argv: list[str], user_dir) -> None:
     from spyre_hydra.conftree.compose import compose_launch
     from spyre_hydra.plan.front import plan_from_config
 
-    cfg = compose_launch(argv, user_dir)
+    cfg = compose_launch(argv, tree)
     configure_log(cfg.hydra.job_logging, cfg.hydra.verbose)
-    _show(plan_from_config(cfg, cfg.hydra))
+    _show(plan_from_config(cfg, cfg.hydra, conf_tree=tree))
 
 
 def run(cfg):
@@ -107,6 +107,8 @@ def _take_config_dir(argv: list[str]) -> tuple[str | None, list[str]]:
     for item in items:
         if item in ("--config-dir", "-cd"):
             user = next(items, None)
+            if user is None:  # no value: the pre-flight's parser names the flag
+                out.append(item)
         elif item.startswith("--config-dir="):
             user = item.split("=", 1)[1]
         else:
@@ -137,14 +139,35 @@ def _main(argv: list[str]) -> None:
     from spyre_hydra.conftree.hydra_adapter import errors_raised, main_app
     from spyre_hydra.conftree.resolvers import register_resolvers
     from spyre_hydra.conftree.schema import store_schemas
+    from spyre_hydra.conftree.searchpath import ranked_first
     from spyre_hydra.plan.argv import preflight
 
     if "--version" in argv:
         print(_version())
         return
-    argv = preflight(argv)
+    tree, argv = _front_door(argv)
+    argv = preflight(argv, tree)
     register_resolvers()
     store_schemas()
+    if _plan_alone(argv):
+        return _print_plan(argv, tree)
+    if any(a in ("-m", "--multirun") or a.startswith("hydra.mode") for a in argv):
+        _register_sweeper()  # only a multirun instantiates a sweeper
+    saved = sys.argv
+    sys.argv = [PROG, *argv]
+    app = main_app(run, str(shipped_conf_dir()), "config")
+    try:  # Hydra builds its search path when the app starts: the user's dir ranks first
+        with ranked_first(tree), errors_raised():
+            app()
+    finally:
+        sys.argv = saved
+
+
+def _front_door(argv: list[str]):
+    """(the ConfTree of `--config-dir DIR`, argv without it): built once, before anything
+    reads a conf file; the task reads the same roots back from Hydra's search path."""
+    from spyre_hydra.conftree.tree import ConfTree
+
     user_dir, argv = _take_config_dir(argv)
     if user_dir == "":  # Path("") is the cwd: a conf tree nobody named
         raise UnknownOptionError("--config-dir '' is empty. Fix: pass a conf tree such as the "
@@ -152,21 +175,7 @@ def _main(argv: list[str]) -> None:
     if user_dir is not None and not Path(user_dir).is_dir():
         raise UnknownOptionError(f"--config-dir {user_dir!r} is not a directory. Fix: pass a "
                                  "conf tree such as the output of `spyre-hydra import-legacy`.")
-    from spyre_hydra.conftree.searchpath import use_conf_dir
-
-    use_conf_dir(user_dir)
-    if _plan_alone(argv):
-        return _print_plan(argv, user_dir)
-    if any(a in ("-m", "--multirun") or a.startswith("hydra.mode") for a in argv):
-        _register_sweeper()  # only a multirun instantiates a sweeper
-    saved = sys.argv
-    sys.argv = [PROG, *argv]
-    app = main_app(run, str(shipped_conf_dir()), "config")
-    try:
-        with errors_raised():
-            app()
-    finally:
-        sys.argv = saved
+    return ConfTree.at(user_dir), argv
 
 
 def main(argv: list[str] | None = None) -> None:

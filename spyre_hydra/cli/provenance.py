@@ -20,17 +20,17 @@ class Origins:
     """Answers "where did this key's value come from" for one composition."""
 
     def __init__(self, overrides: list[str], choices: Mapping[str, Any], model_files: list[str],
-                 roots: list[Path], derived=()):
+                 tree, derived=()):
         self.overrides = [(o.split("=", 1)[0].lstrip("+~"), o) for o in overrides if "=" in o]
         self.derived = set(derived)  # added by spyre-launch's pre-flight, not typed by the user
         self.choices = choices
-        self.roots = roots
+        self.tree = tree  # the ConfTree composed from
         self.layers = [(path, read_conf_file(Path(path))) for path in model_files]
 
     def show(self, path: str | Path) -> str:
         """A conf file as conf/<group>/<name>.yaml for the shipped tree, else its full path."""
         path = Path(path)
-        for root in self.roots:
+        for root in self.tree.roots:
             if path.is_relative_to(root):
                 rel = path.relative_to(root).as_posix()
                 return f"conf/{rel}" if root == shipped_conf_dir() else str(path)
@@ -63,8 +63,7 @@ class Origins:
     def group_file(self, group: str) -> str:
         """The chosen option's file and how it was chosen."""
         choice = self.choices.get(group)
-        path = next((r / group / f"{choice}.yaml" for r in self.roots
-                     if (r / group / f"{choice}.yaml").is_file()), f"{group}/{choice}.yaml")
+        path = self.tree.find(group, str(choice)) or f"{group}/{choice}.yaml"
         return f"{self.show(path)} ({group}={choice}: {self.group(group)})"
 
     def model_file(self, key: str) -> str | None:

@@ -62,19 +62,16 @@ class Backend:
         return installed(n for item in self.detect for n in PACKAGE_SETS.get(item, (item,)))
 
 
-def _roots(roots) -> list[Path]:
-    """roots: a ConfTree, a list of conf dirs, or None (the shipped tree)."""
-    from spyre_hydra.conftree.roots import shipped_conf_dir
+def _tree(tree):
+    """The ConfTree to read (None: the shipped tree)."""
+    from spyre_hydra.conftree.tree import ConfTree
 
-    roots = getattr(roots, "roots", roots)
-    return [Path(r) for r in roots] if roots else [shipped_conf_dir()]
+    return ConfTree.of(tree)
 
 
-def backend_names(roots=None) -> list[str]:
-    """Every backend option on the roots (the `auto` placeholder included)."""
-    from spyre_hydra.conftree.roots import group_options
-
-    return group_options("backend", _roots(roots))
+def backend_names(tree=None) -> list[str]:
+    """Every backend option of the tree (the `auto` placeholder included)."""
+    return _tree(tree).options("backend")
 
 
 #: What a backend file may leave out to keep the value of the same backend's file further
@@ -82,7 +79,7 @@ def backend_names(roots=None) -> list[str]:
 _INHERITED = ("description", "spyre_plugin", "detect")
 
 
-def _data(name: str, roots: list[Path]) -> list[tuple[Path, dict]]:
+def _data(name: str, roots) -> list[tuple[Path, dict]]:
     from spyre_hydra.io.reading import load_yaml
 
     found = []
@@ -118,15 +115,16 @@ def _spec(data: Mapping, name: str, path: Path) -> Backend:
 _FILES: dict[tuple[str, int, int], dict] = {}
 
 
-def backend_spec(name: str, roots=None) -> Backend:
-    """The backend `name` as its file on the roots says (the user's conf dir first; see
+def backend_spec(name: str, tree=None) -> Backend:
+    """The backend `name` as its file in the tree says (the user's conf dir first; see
     _INHERITED). Read as plain YAML: one flat file, nothing to compose."""
     from spyre_hydra.errors import UnknownOptionError
 
-    roots = _roots(roots)
+    tree = _tree(tree)
+    roots = tree.roots
     files = _data(name, roots) if name != AUTO else []
     if not files:
-        valid = [n for n in backend_names(roots) if n != AUTO]
+        valid = [n for n in backend_names(tree) if n != AUTO]
         raise UnknownOptionError(f"backend {name!r} is not a backend here. Valid (the files "
                                  f"in conf/backend/ of {', '.join(map(str, roots))}): "
                                  f"{', '.join(valid)}. Fix: backend=<one of those>, or add "
@@ -142,16 +140,17 @@ def backend_spec(name: str, roots=None) -> Backend:
     return _spec(data, name, path)
 
 
-def backends(roots=None) -> list[Backend]:
-    """Every real backend on the roots (without the `auto` placeholder)."""
-    return [backend_spec(n, roots) for n in backend_names(roots) if n != AUTO]
+def backends(tree=None) -> list[Backend]:
+    """Every real backend of the tree (without the `auto` placeholder)."""
+    tree = _tree(tree)
+    return [backend_spec(n, tree) for n in backend_names(tree) if n != AUTO]
 
 
-def detect_backend(roots=None) -> str:
+def detect_backend(tree=None) -> str:
     """The highest-ranked backend whose detection rule holds here: shipped, sendnn when
     torch_sendnn is installed, eager when only the Spyre plugin is, else cpu."""
     # highest rank first, stopping at the first hit: each miss scans the installed metadata
-    ranked = sorted((b for b in backends(roots) if b.detect is not None), key=lambda b: -b.rank)
+    ranked = sorted((b for b in backends(tree) if b.detect is not None), key=lambda b: -b.rank)
     found = next((b for b in ranked if b.detected()), None)
     if found is None:
         from spyre_hydra.errors import PlatformError
@@ -161,14 +160,15 @@ def detect_backend(roots=None) -> str:
     return found.name
 
 
-def spyre_backends(roots=None) -> Iterable[str]:
+def spyre_backends(tree=None) -> Iterable[str]:
     """Names of the backends that run the Spyre plugin."""
-    return [b.name for b in backends(roots) if b.spyre_plugin]
+    return [b.name for b in backends(tree) if b.spyre_plugin]
 
 
-def backend_help(roots=None) -> str:
+def backend_help(tree=None) -> str:
     """One line per backend file (auto first), for spyre-launch --help."""
-    specs = [backend_spec(n, roots) if n != AUTO else None for n in backend_names(roots)]
+    tree = _tree(tree)
+    specs = [backend_spec(n, tree) if n != AUTO else None for n in backend_names(tree)]
     rows = [(AUTO, "the backend detected here (the backend files' detect rules)")]
     rows += [(b.name, b.description) for b in specs if b is not None]
     width = max(len(n) for n, _ in rows)

@@ -233,6 +233,15 @@ def task_hydra_config():
     return HydraConfig.get() if HydraConfig.initialized() else None
 
 
+def searched_roots(hc) -> list:
+    """Every file root Hydra searched for a composed tree's Hydra node, in order: the
+    user's conf dir ranked first as well as the shipped tree (a ConfTree's roots)."""
+    from pathlib import Path
+
+    return [Path(s.path.replace("file://", "")) for s in hc.runtime.config_sources
+            if s.schema == "file"]
+
+
 def is_multirun(hc) -> bool:
     """Whether a task's HydraConfig node is one job of a sweep."""
     from hydra.types import RunMode
@@ -243,4 +252,4 @@ def is_multirun(hc) -> bool:
 __all__ = ["ABSENT", "TRUSTED_TARGETS", "config_header", "errors_raised", "hydra_line",
            "initialize_conf_dir", "is_multirun", "launch_args_parser", "main_app",
            "omegaconf_line", "parse_launch_args", "raw_value", "register_resolver",
-           "task_hydra_config"]
+           "searched_roots", "task_hydra_config"]

@@ -21,9 +21,10 @@ def _resolved(path) -> Path:
         return Path(os.path.abspath(path))
 
 
-def protected_dirs(conf_dir=None) -> list[tuple[str, Path]]:
-    """(what it is, resolved dir) for every place an export must stay out of."""
-    from spyre_hydra.conftree.roots import search_path, shipped_conf_dir
+def protected_dirs(tree=None) -> list[tuple[str, Path]]:
+    """(what it is, resolved dir) for every place an export must stay out of; `tree`: the
+    ConfTree the command reads (its roots are protected too)."""
+    from spyre_hydra.conftree.roots import shipped_conf_dir
 
     found = [("spyre_hydra's package", _resolved(Path(__file__).parents[1])),
              ("spyre_hydra's shipped conf tree", _resolved(shipped_conf_dir()))]
@@ -33,18 +34,18 @@ def protected_dirs(conf_dir=None) -> list[tuple[str, Path]]:
         spec = None
     for where in (spec.submodule_search_locations or []) if spec else []:
         found.append(("spyre_hydra's Hydra plugin package", _resolved(where)))
-    if conf_dir is not None:
-        for root in search_path(conf_dir):
+    if tree is not None:
+        for root in tree.roots:
             found.append(("the conf search path of --config-dir", _resolved(root)))
     return found
 
 
-def check_output_target(path, conf_dir=None, flag: str = "--out") -> None:
+def check_output_target(path, tree=None, flag: str = "--out") -> None:
     """OutputError when ``path`` is, or is inside, a dir of :func:`protected_dirs`."""
     from spyre_hydra.io.writer import OutputError
 
     target = _resolved(path)
-    for what, folder in protected_dirs(conf_dir):
+    for what, folder in protected_dirs(tree):
         if target == folder or folder in target.parents:
             raise OutputError(
                 f"{flag} {path}: it is inside {what} ({folder}); a file written there becomes "

@@ -93,10 +93,10 @@ def backends_help(indent: Any = 0) -> str:
     """``${spyre.backends_help:<indent>}``: the backend files, one line each: the user's conf
     dir of the compose being rendered (`--config-dir`) first, then the shipped tree."""
     from spyre_hydra.conftree.backends import backend_help
-    from spyre_hydra.conftree.roots import search_path
-    from spyre_hydra.conftree.searchpath import SpyreUserConfDir
+    from spyre_hydra.conftree.searchpath import ranked_user_dir
+    from spyre_hydra.conftree.tree import ConfTree
 
-    return _indented(backend_help(search_path(SpyreUserConfDir.user_dir)), indent)
+    return _indented(backend_help(ConfTree.at(ranked_user_dir())), indent)
 
 
 RESOLVERS = {

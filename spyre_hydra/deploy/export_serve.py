@@ -64,20 +64,19 @@ def target_overrides(overrides) -> list[str]:
     return out if given else [*out, "backend=sendnn"]
 
 
-def plan_for_target(overrides, conf_dir=None):
-    """Plan for the target through the front door: (LaunchPlan, effective overrides). The
-    plan is built against an empty environment, so the exporting shell's variables stay
-    out."""
+def plan_for_target(overrides, tree):
+    """Plan for the target through the front door: (LaunchPlan, effective overrides), from
+    the ConfTree `tree`. The plan is built against an empty environment, so the exporting
+    shell's variables stay out."""
     from spyre_hydra.conftree.compose import compose_launch
+    from spyre_hydra.deploy.hostenv import refuse_host_env
     from spyre_hydra.plan.front import plan_from_config
     from spyre_hydra.plan.pipeline import check_argv
 
-    from spyre_hydra.deploy.hostenv import refuse_host_env
-
-    checked = check_argv(target_overrides(overrides), conf_dir)
-    cfg = compose_launch(checked, conf_dir)
+    checked = check_argv(target_overrides(overrides), tree)
+    cfg = compose_launch(checked, tree)
     refuse_host_env(cfg)  # ${oc.env:...} would read this host's env, not the target's
-    return plan_from_config(cfg, cfg.hydra, environ={}), checked
+    return plan_from_config(cfg, cfg.hydra, environ={}, conf_tree=tree), checked
 
 
 def bundle_files(plan, overrides, target_dir: str,
@@ -98,7 +97,7 @@ def bundle_files(plan, overrides, target_dir: str,
     files: dict[str, str] = {}
     config_file = full.get(MODEL_CONFIG_ENV)
     if config_file:
-        files["model_configs.yaml"] = legacy_text(plan.conf_tree.user_dir, plan.sendnn_version)
+        files["model_configs.yaml"] = legacy_text(plan.conf_tree, plan.sendnn_version)
     args = resolve_engine_args(plan)  # builtin:tiny_* -> the built checkpoint
     if model_path:  # where the target keeps it; served under the catalog name
         args["model"] = str(model_path)
@@ -138,11 +137,14 @@ def _notes(plan) -> list[str]:
 
 def export_serve(overrides, out_dir, conf_dir=None, target_dir=None, force: bool = False,
                  model_path: str | None = None) -> dict[str, Path]:
-    """Plan for the target and write the bundle (all files or none); name -> path."""
+    """Plan for the target and write the bundle (all files or none); name -> path.
+    `conf_dir`: a user conf dir, a ConfTree or None."""
     from spyre_hydra.conftree.protected import check_output_target
+    from spyre_hydra.conftree.tree import ConfTree
 
-    check_output_target(out_dir, conf_dir)  # never into the package or a conf search path
-    plan, overrides = plan_for_target(overrides, conf_dir)
+    tree = ConfTree.coerce(conf_dir, "export_serve")
+    check_output_target(out_dir, tree)  # never into the package or a conf search path
+    plan, overrides = plan_for_target(overrides, tree)
     target = str(target_dir or Path(out_dir).absolute())
     files = bundle_files(plan, overrides, target, model_path)
     written = bundle._write_bundle(out_dir, files, force)

@@ -52,9 +52,18 @@ def register() -> None:
         return
     # No model= given: the served checkpoint picks it, once vLLM has read its config.json
     # (still before the platform's check, which is where the Spyre plugin reads the env).
-    conf_dir = os.environ.get(CONF_DIR_ENV) or None
-    hook_config_check(lambda vc: _guarded(
-        apply, os.environ, log, [*overrides, f"model={pick_option(vc, conf_dir)}"]), log)
+    def picked(vc):
+        tree = _tree(os.environ)
+        return apply(os.environ, log, [*overrides, f"model={pick_option(vc, tree)}"], tree)
+
+    hook_config_check(lambda vc: _guarded(picked, vc), log)
+
+
+def _tree(environ):
+    """The ConfTree of SPYRE_HYDRA_CONF_DIR (unset: the shipped one)."""
+    from spyre_hydra.plan.front import front_door
+
+    return front_door(environ.get(CONF_DIR_ENV) or None, CONF_DIR_ENV)
 
 
 def _guarded(function, *args):
@@ -72,12 +81,13 @@ def _guarded(function, *args):
         raise SystemExit(error.exit_code) from None
 
 
-def pick_option(vllm_config, conf_dir) -> str:
-    """The catalog option whose pattern matches the served checkpoint best."""
+def pick_option(vllm_config, tree) -> str:
+    """The catalog option of ConfTree `tree` whose pattern matches the served checkpoint
+    best."""
     from spyre_hydra.catalog.registry import get_model_registry
     from spyre_hydra.errors import UnknownModelError
 
-    matches = get_model_registry(conf_dir).match_hf_config(vllm_config.model_config.hf_config)
+    matches = get_model_registry(tree).match_hf_config(vllm_config.model_config.hf_config)
     if not matches:
         raise UnknownModelError(f"no catalog model matches the served model "
                                 f"{vllm_config.model_config.model!r}. Fix: name it in "
@@ -86,12 +96,12 @@ def pick_option(vllm_config, conf_dir) -> str:
     return matches[0].option
 
 
-def compose_plan(overrides: list[str], conf_dir, environ):
+def compose_plan(overrides: list[str], tree, environ):
     """The LaunchPlan of the overrides (the front door, spyre_hydra.compose; it carries
     `strict`, computed once)."""
     from spyre_hydra.plan.front import compose
 
-    return compose(overrides, conf_dir, environ)
+    return compose(overrides, tree, environ)
 
 
 def plan_env(plan, environ) -> dict[str, str]:
@@ -102,13 +112,13 @@ def plan_env(plan, environ) -> dict[str, str]:
     return launch_env(plan, "", environ)
 
 
-def apply(environ, log, overrides: list[str]):
-    """Compose, set the env (where unset) and log the one line; returns the plan."""
+def apply(environ, log, overrides: list[str], tree=None):
+    """Compose, set the env (where unset) and log the one line; returns the plan. `tree`:
+    the ConfTree (default: SPYRE_HYDRA_CONF_DIR's)."""
     from spyre_hydra.conftree.backends import MODEL_CONFIG_ENV
     from spyre_hydra.legacy.drift import missing_warning
 
-    conf_dir = environ.get(CONF_DIR_ENV) or None
-    plan = compose_plan(overrides, conf_dir, environ)
+    plan = compose_plan(overrides, tree if tree is not None else _tree(environ), environ)
     env = plan_env(plan, environ)
     environ.update(env)
     environ[APPLIED_ENV] = f"{plan.option} tp{plan.tp_size}"

@@ -33,10 +33,10 @@ def plan_backend(plan) -> Backend:
 def backend_env(name: str, *, port: int | None = None, conf_dir=None) -> dict[str, str]:
     """Exactly the env vars backend `name` needs (its conf file's env plus a MASTER_PORT when
     it runs the Spyre plugin); the caller merges them into os.environ or a subprocess env
-    before importing vllm."""
+    before importing vllm. `conf_dir`: a ConfTree, a user conf dir or None."""
     from spyre_hydra.conftree.tree import ConfTree
 
-    spec = backend_spec(name, ConfTree.at(conf_dir))
+    spec = backend_spec(name, ConfTree.coerce(conf_dir, "backend_env"))
     env = dict(spec.env)
     env.update(_port(spec, {}, port))
     return env

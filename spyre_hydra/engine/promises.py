@@ -61,7 +61,7 @@ def served_matches(plan, vc, registry=None) -> list[str]:
     """Catalog names the served checkpoint's config.json matches, best first."""
     from spyre_hydra.catalog.registry import get_model_registry
 
-    registry = registry or get_model_registry(plan.conf_tree.user_dir)
+    registry = registry or get_model_registry(plan.conf_tree)
     return [e.name for e in registry.match_hf_config(vc.model_config.hf_config)]
 
 
@@ -88,7 +88,7 @@ def check_registry(plan, vc, strict: bool | None = None):
     from spyre_hydra.catalog.registry import get_model_registry
 
     strict = plan.strict if strict is None else strict
-    registry = get_model_registry(plan.conf_tree.user_dir)
+    registry = get_model_registry(plan.conf_tree)
     hf = vc.model_config.hf_config
     matches = served_matches(plan, vc, registry)
     if plan.model not in matches:

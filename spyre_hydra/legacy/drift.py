@@ -126,7 +126,8 @@ def missing_warning(config_file) -> str | None:
 
 def against_installed(conf_dir=None, sendnn_version=None,
                       installed_path=None) -> tuple[Path, dict[str, Any], list[str]]:
-    """(plugin file, comparison, builtin models left out) for a conf tree's catalog."""
+    """(plugin file, comparison, builtin models left out) for a conf tree's catalog
+    (`conf_dir`: a ConfTree, a user conf dir or None)."""
     from spyre_hydra.catalog.registry import get_model_registry
     from spyre_hydra.conftree.versions import installed_sendnn_version
     from spyre_hydra.errors import LegacyFormatError

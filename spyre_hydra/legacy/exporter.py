@@ -104,8 +104,10 @@ _Dumper.add_representer(list, _Dumper.represent_list)
 
 
 def legacy_text(conf_dir=None, sendnn_version=None) -> str:
-    """The catalog of ``conf_dir`` as the text of a plugin model_configs.yaml."""
+    """The catalog of ``conf_dir`` (a ConfTree, a user conf dir or None) as the text of a
+    plugin model_configs.yaml."""
     from spyre_hydra.catalog.registry import get_model_registry
+    from spyre_hydra.conftree.tree import ConfTree
 
     version = installed_sendnn_version() if sendnn_version is None else sendnn_version
     try:
@@ -114,10 +116,12 @@ def legacy_text(conf_dir=None, sendnn_version=None) -> str:
         raise VersionError(f"--sendnn-version {version!r} is not a PEP 440 version. Valid: a "
                            "version such as 1.0.2 or 1.0.3, or 'none' (each block mapping's "
                            "default). Fix: --sendnn-version 1.0.3") from None
-    registry = get_model_registry(conf_dir)
+    tree = ConfTree.coerce(conf_dir, "legacy_text")
+    registry = get_model_registry(tree)
     document, dropped = catalog_document(registry, version)
+    source = tree.user_dir or "the shipped conf"
     header = ("# Model catalog in the vLLM Spyre plugin's schema (sendnn-inference 2.6.3),\n"
-              f"# written by spyre-hydra export-legacy from {conf_dir or 'the shipped conf'}.\n"
+              f"# written by spyre-hydra export-legacy from {source}.\n"
               f"# Block counts are resolved for torch_sendnn {version}.\n"
               "# Models are in priority order: the plugin breaks pattern ties by file order.\n")
     if dropped:
@@ -133,13 +137,14 @@ def export_legacy(out_path, conf_dir=None, sendnn_version=None, force: bool = Fa
     """Write the catalog of ``conf_dir`` as a plugin model_configs.yaml, through the one writer
     (atomic; never over a symlink, a foreign or (without ``force``) a hand-edited file)."""
     from spyre_hydra.conftree.protected import check_output_target
-
-    check_output_target(out_path, conf_dir)  # never into the package or a conf search path
-    text = legacy_text(conf_dir, sendnn_version)
-    out = Path(out_path)
     from spyre_hydra.conftree.stamp import conf_files
+    from spyre_hydra.conftree.tree import ConfTree
 
-    sources = conf_files(Path(conf_dir)) if conf_dir else []  # never overwrite the input
+    tree = ConfTree.coerce(conf_dir, "export_legacy")
+    check_output_target(out_path, tree)  # never into the package or a conf search path
+    text = legacy_text(tree, sendnn_version)
+    out = Path(out_path)
+    sources = conf_files(tree.user_dir) if tree.user_dir else []  # never overwrite the input
     try:
         return write_text(out, text, force=force, sources=sources)
     except OutputError as exc:

@@ -30,21 +30,24 @@ def _current(path: Path, expected: bytes) -> bool:
         return False
 
 
-def plugin_catalog_file(sendnn_version: str | None, conf_dir=None) -> Path:
-    """A path the plugin may read: the verified cache file, or a private copy."""
+def plugin_catalog_file(sendnn_version: str | None, tree=None) -> Path:
+    """A path the plugin may read for the catalog of ConfTree `tree` (None: the shipped
+    one): the verified cache file, or a private copy."""
     from spyre_hydra.catalog.configurator import strict_from_env
     from spyre_hydra.catalog.loader import _fingerprint
-    from spyre_hydra.conftree.roots import cache_dir, search_path
+    from spyre_hydra.conftree.roots import cache_dir
+    from spyre_hydra.conftree.tree import ConfTree
     from spyre_hydra.conftree.versions import parse_version
     from spyre_hydra.io.cache_write import write_cache
     from spyre_hydra.io.cachedir import private_dir, usable_cache_dir
     from spyre_hydra.io.writer import OutputError
     from spyre_hydra.legacy.exporter import legacy_text
 
+    tree = ConfTree.of(tree)
     version = parse_version(sendnn_version)
-    key = hashlib.sha256(f"{_fingerprint(search_path(conf_dir))}:{version or 'default'}"
+    key = hashlib.sha256(f"{_fingerprint(tree)}:{version or 'default'}"
                          .encode()).hexdigest()[:20]
-    expected = legacy_text(conf_dir, sendnn_version).encode("utf-8")
+    expected = legacy_text(tree, sendnn_version).encode("utf-8")
     root = usable_cache_dir(cache_dir(), strict_from_env())
     if root is not None:
         path = root / "model_configs" / f"{key}.yaml"
@@ -59,11 +62,8 @@ def plugin_catalog_file(sendnn_version: str | None, conf_dir=None) -> Path:
     return path
 
 
-def model_config_file(sendnn_version: str | None, tree=None) -> Path:
-    """plugin_catalog_file for a ConfTree (None: the shipped one), as launches call it."""
-    from spyre_hydra.conftree.tree import ConfTree
-
-    return plugin_catalog_file(sendnn_version, ConfTree.of(tree).user_dir)
+#: The name launches use (engine/launchenv): the same function.
+model_config_file = plugin_catalog_file
 
 
 __all__ = ["model_config_file", "plugin_catalog_file"]

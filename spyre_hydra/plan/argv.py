@@ -8,11 +8,10 @@ turned into the concrete options they pick.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from spyre_hydra.conftree.defaults import check_conf_tree
-from spyre_hydra.conftree.roots import GROUPS, group_options, search_path, shipped_conf_dir
+from spyre_hydra.conftree.roots import GROUPS
+from spyre_hydra.conftree.tree import ConfTree
 from spyre_hydra.errors import UnknownOptionError
 
 PROG = "spyre-launch"
@@ -35,9 +34,10 @@ def _check_group_value(group: str, value: str, options: list[str], override: str
         + "; `spyre-hydra list` shows the models.")
 
 
-def preflight(argv: list[str]) -> list[str]:
-    """`spyre-launch`'s argv checked: group options, keys, paths; model=auto expanded and
-    backend=auto resolved. Returns the argv to give Hydra."""
+def preflight(argv: list[str], tree: ConfTree) -> list[str]:
+    """`spyre-launch`'s argv (its --config-dir taken out already: `tree`) checked: group
+    options, keys, paths; model=auto expanded and backend=auto resolved. Returns the argv
+    to give Hydra."""
     from spyre_hydra.conftree.hydra_adapter import parse_launch_args
 
     args = parse_launch_args(argv)
@@ -48,12 +48,15 @@ def preflight(argv: list[str]) -> list[str]:
             "overrides again (a sweep job's result.json lists them under \"overrides\").")
     if args.shell_completion or args.hydra_help or args.help:
         return argv  # Hydra's own commands: their words are not overrides of our tree
-    return _rewrite(argv, args.overrides, args.config_dir, bool(args.multirun))
+    if args.config_dir is not None:  # a spelling the launcher's own reader did not take
+        raise UnknownOptionError(f"--config-dir {args.config_dir!r}: give it as `--config-dir "
+                                 "DIR` or `--config-dir=DIR`. Fix: spell the flag out in full.")
+    return _rewrite(argv, args.overrides, tree, bool(args.multirun))
 
 
-def check_overrides(overrides: list[str], conf_dir=None, multirun: bool = False) -> list[str]:
+def check_overrides(overrides: list[str], tree: ConfTree, multirun: bool = False) -> list[str]:
     """The same checks and rewrites for an override list (the Python API's front door)."""
-    return _rewrite(list(overrides), list(overrides), conf_dir, multirun)
+    return _rewrite(list(overrides), list(overrides), tree, multirun)
 
 
 #: Overrides one launch (or compose() call) may give: Hydra parses and applies each in
@@ -64,7 +67,8 @@ MAX_OVERRIDES = 1_000
 MAX_OVERRIDE_CHARS = 100_000
 
 
-def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) -> list[str]:
+def _rewrite(argv: list[str], overrides: list[str], tree: ConfTree, multirun: bool
+             ) -> list[str]:
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
@@ -80,7 +84,6 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
             f"{MAX_OVERRIDE_CHARS:,} are accepted. Fix: sweep with range(start,stop,step), put "
             "long lists in a conf file (a named sweep conf/sweep/<name>.yaml, or "
             "prompts_file=FILE for prompts).")
-    roots = search_path(conf_dir) if conf_dir else [shipped_conf_dir()]
     parser = OverridesParser.create()
     try:
         parsed = parser.parse_overrides(overrides)
@@ -90,12 +93,13 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
         raise UnknownOptionError(f"{what}: {str(exc).splitlines()[0]} Fix: quote values with "
                                  "spaces or brackets (key=value), e.g. "
                                  "'runtime.warmup_shapes=[[2048,1024,16]]'.") from None
-    if len(roots) > 1 and any(o.key_or_group == "strict" and not o.is_sweep_override()
-                              and str(o.value()).lower() in ("true", "1") for o in parsed):
+    if tree.user_dir is not None and any(
+            o.key_or_group == "strict" and not o.is_sweep_override()
+            and str(o.value()).lower() in ("true", "1") for o in parsed):
         from spyre_hydra.conftree.trust import check_user_root
 
-        check_user_root(roots[0], strict=True, shipped=roots[-1])  # strict=true: refuse
-    check_conf_tree(roots)
+        check_user_root(tree.user_dir, strict=True, shipped=tree.roots[-1])  # strict: refuse
+    tree.check()
     _check_output_dirs(parsed)
     rewrites: dict[str, list[str]] = _check_keys(parsed)
     rewrites.update(_quote_versions(parsed))
@@ -112,7 +116,7 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
         group = ov.key_or_group
         if group not in GROUPS or ov.is_delete():
             continue
-        options = group_options(group, roots)
+        options = tree.options(group)
         text = ov.input_line
         if ov.is_sweep_override():
             value = ov.value()
@@ -128,7 +132,9 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
         value = str(ov.value())
         _check_group_value(group, value, options, text)
         if group == "model" and value == "auto":
-            rewrites[text] = _expand_auto(model_path, conf_dir)
+            from spyre_hydra.plan.auto_model import expand_auto
+
+            rewrites[text] = expand_auto(model_path, tree)
     _check_sweep_flags(parsed, multirun)
     out = []
     for item in argv:
@@ -136,7 +142,7 @@ def _rewrite(argv: list[str], overrides: list[str], conf_dir, multirun: bool) ->
     from spyre_hydra.plan.backend_argv import resolve_auto_backend  # metadata only
 
     return resolve_auto_backend(out, parsed, [o for a in overrides
-                                              for o in rewrites.get(a, [a])], roots)
+                                              for o in rewrites.get(a, [a])], tree)
 
 
 def _parses(parser, text: str) -> bool:
@@ -233,35 +239,3 @@ def _check_output_dirs(parsed) -> None:
                 ov.key_or_group, f"{value!r} cannot be created: {why}.",
                 f"command line {ov.input_line!r}",
                 f"choose a writable directory, e.g. {ov.key_or_group}=./outputs")])
-
-
-def _expand_auto(model_path, conf_dir) -> list[str]:
-    from spyre_hydra.catalog.registry import get_model_registry
-    from spyre_hydra.io.hfconfig import read_hf_config
-
-    if not model_path:
-        raise UnknownOptionError("model=auto needs model_path=DIR (a checkpoint directory with "
-                                 "config.json). Fix: add model_path=/path/to/checkpoint.")
-    if not isinstance(model_path, str):  # model_path=true / =17: Hydra parsed a bool / int
-        raise UnknownOptionError(
-            f"model_path={model_path!r} is not a directory path (the command line reads "
-            f"it as type {type(model_path).__name__}). Fix: model_path=/path/to/checkpoint "
-            "(quote it, model_path='17', for a directory named like a number or true).")
-    hf_config = read_hf_config(model_path)
-    registry = get_model_registry(conf_dir)
-    matches = registry.match_hf_config(hf_config)
-    if not matches:
-        raise UnknownOptionError(
-            f"model=auto: no catalog pattern matches {model_path}/config.json (model_type="
-            f"{hf_config.get('model_type')!r}). Fix: pick model=<option> yourself, or add a "
-            "model file (README: adding a model).")
-    best = matches[0]
-    ties = [m.option for m in matches[1:] if m.architecture == best.architecture]
-    if ties:
-        print(f"{PROG}: model=auto is ambiguous: {model_path} matches {best.option} and "
-              f"{', '.join(ties)} equally; using {best.option} (priority, then catalog order). "
-              f"Pass model={best.option} to silence this.", file=sys.stderr)
-    elif len(matches) > 1:
-        print(f"{PROG}: model=auto picked {best.option} (most specific of "
-              f"{', '.join(m.option for m in matches)}).", file=sys.stderr)
-    return [f"model={best.option}", f"model.path={Path(model_path).resolve()}"]

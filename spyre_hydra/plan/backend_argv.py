@@ -10,18 +10,15 @@ from spyre_hydra.conftree.backends import detect_backend
 from spyre_hydra.io.reading import load_yaml
 
 
-def sweep_sets_backend(parsed, roots) -> bool:
+def sweep_sets_backend(parsed, tree) -> bool:
     """True when a chosen sweep file's hydra.sweeper.params names the backend: a command-line
     backend=... would silently override it (Hydra's basic sweeper ranks argv last)."""
-
-    from spyre_hydra.conftree.roots import find_config
-
     for ov in parsed:
         if ov.key_or_group != "sweep" or ov.is_delete():
             continue
         values = list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [ov.value()]
         for value in values:
-            path = find_config(f"sweep/{value}", roots)
+            path = tree.find("sweep", value)
             data = load_yaml(path, what="sweep file") if path else None
             params = (((data or {}).get("hydra") or {}).get("sweeper") or {}).get("params") or {}
             if "backend" in params:
@@ -29,7 +26,7 @@ def sweep_sets_backend(parsed, roots) -> bool:
     return False
 
 
-def resolve_auto_backend(argv: list[str], parsed, overrides: list[str], roots) -> list[str]:
+def resolve_auto_backend(argv: list[str], parsed, overrides: list[str], tree) -> list[str]:
     """argv with backend=auto (or no backend at all) replaced by backend=<detected>.
 
     The new override goes right after the existing ones: Hydra's argparse takes overrides
@@ -43,13 +40,13 @@ def resolve_auto_backend(argv: list[str], parsed, overrides: list[str], roots) -
             continue
         items = list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [str(ov.value())]
         if "auto" in items:
-            detected = detected or detect_backend(roots)
+            detected = detected or detect_backend(tree)
             text = "backend=" + ",".join(detected if i == "auto" else i for i in items)
             out = [text if a == ov.input_line else a for a in out]
-    if given or sweep_sets_backend(parsed, roots):
+    if given or sweep_sets_backend(parsed, tree):
         return out
     where = out.index(overrides[-1]) + 1 if overrides and overrides[-1] in out else 0
-    return [*out[:where], f"backend={detect_backend(roots)}", *out[where:]]
+    return [*out[:where], f"backend={detect_backend(tree)}", *out[where:]]
 
 
 __all__ = ["resolve_auto_backend", "sweep_sets_backend"]

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 
 from omegaconf import DictConfig
 
-from spyre_hydra.catalog.configurator import (DeviceSettings, custom_code_allowed,
-                                               make_configurator)
+from spyre_hydra.catalog.configurator import DeviceSettings, custom_code_allowed, make_configurator
 from spyre_hydra.catalog.model_entry import ModelEntry
 from spyre_hydra.catalog.validate import child, to_plain
 from spyre_hydra.errors import Problem, UnsupportedRuntimeError
@@ -63,10 +62,11 @@ def plain_tree(cfg: DictConfig | Mapping, source) -> tuple[dict, list[Problem]]:
 def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(),
                option_files: Mapping[str, str] | None = None,
                environ: Mapping[str, str] | None = None, devices=(), choices=None,
-               roots=(), profile: Mapping | None = None) -> LaunchPlan:
-    """Check a composed tree and derive its LaunchPlan (raises SpyreHydraError). `profile`
+               conf_tree=None, profile: Mapping | None = None) -> LaunchPlan:
+    """Check a composed tree and derive its LaunchPlan (raises SpyreHydraError). `conf_tree`:
+    the ConfTree it was composed from (its roots and fingerprint go into the plan); `profile`
     describes the model profile applied to the tree (spyre_hydra.plan.profile), if any."""
-    from spyre_hydra.conftree.stamp import catalog_fingerprint, installed_versions
+    from spyre_hydra.conftree.stamp import installed_versions
 
     environ = os.environ if environ is None else environ
     source = make_sources(option_files or {}, list(overrides))
@@ -143,12 +143,13 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
             name = f"SENDNN_INFERENCE_WARMUP_{key}"
             env[name] = environ.get(name, ",".join(str(s[col]) for s in shapes))
     provenance = Provenance(dict(choices or {}), dict(option_files or {}),
-                            tuple(str(o) for o in overrides), tuple(str(r) for r in roots))
+                            tuple(str(o) for o in overrides),
+                            tuple(conf_tree.to_list()) if conf_tree else ())
     return LaunchPlan(
         entry.name, entry.option, tp, str(tree["sendnn_version"]["version"]), rt["name"],
         tree["mode"], tree["backend"]["name"], engine_args, env, backend_env, shapes,
         supported, summary.format_log_message(), summary.conflicts(), warnings, provenance,
-        installed_versions(), catalog_fingerprint(roots) if roots else "", strict,
+        installed_versions(), conf_tree.fingerprint() if conf_tree else "", strict,
         run_inputs(tree), dict(profile) if profile else None,
         "catalog-verified" if supported else "tune-measured" if measured else "neither")
 

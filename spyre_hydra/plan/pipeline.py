@@ -39,12 +39,14 @@ STAGES = ("argv", "schema", "catalog", "runtime", "bounds", "inputs", "engine")
 Sources = Callable[[str], str]
 
 
-def check_argv(overrides, conf_dir=None, multirun: bool = False) -> list[str]:
-    """Stage argv: the overrides Hydra should compose (model=auto, backend=auto and version
-    text rewritten), or UnknownOptionError / ConfigValidationError."""
+def check_argv(overrides, tree=None, multirun: bool = False) -> list[str]:
+    """Stage argv: the overrides Hydra should compose from the ConfTree `tree` (None: the
+    shipped one) with model=auto, backend=auto and version text rewritten, or
+    UnknownOptionError / ConfigValidationError."""
+    from spyre_hydra.conftree.tree import ConfTree
     from spyre_hydra.plan.argv import check_overrides
 
-    return check_overrides(list(overrides), conf_dir, multirun)
+    return check_overrides(list(overrides), ConfTree.of(tree), multirun)
 
 
 def check_tree(tree: Mapping, source: Sources, devices=(), unresolved=(),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from spyre_hydra.errors import ConfigValidationError, Problem, UnknownOptionError
@@ -93,14 +92,13 @@ def _check(name: Any, profiles: Mapping, option: str, where: str, source) -> dic
 
 
 def apply_profile(cfg, overrides: Sequence[str], choices: dict, files: dict,
-                  roots: Sequence[Path], source=lambda _k: ""):
+                  conf_tree, source=lambda _k: ""):
     """(tree, choices, files, profile info) with the chosen profile applied; the tree as
     given (and no info) without profile=. The given tree is never changed (a sweep reuses
     it): the profile goes into a copy."""
     from omegaconf import OmegaConf, open_dict, read_write
 
     from spyre_hydra.conftree.conffile import read_conf_file
-    from spyre_hydra.conftree.roots import find_config, group_options
     from spyre_hydra.io.literal import escape
 
     name = cfg.get("profile") if "profile" in cfg else None
@@ -115,11 +113,11 @@ def apply_profile(cfg, overrides: Sequence[str], choices: dict, files: dict,
     with read_write(cfg), open_dict(cfg):
         if not _wins("device", explicit):
             device = str(profile["device"])
-            path = find_config(f"device/{device}", list(roots))
-            if path is None or device not in group_options("device", list(roots)):
+            path = conf_tree.find("device", device)
+            if path is None or device not in conf_tree.options("device"):
                 raise UnknownOptionError(
                     f"profile={name!r}: device {device!r} of the profile (in {where}) is not a "
-                    f"device option here. Valid: {', '.join(group_options('device', list(roots)))}."
+                    f"device option here. Valid: {', '.join(conf_tree.options('device'))}."
                     " Fix: add conf/device/<option>.yaml, or pass device=<option> yourself.")
             # the option's own file, as Hydra would compose it (it is conf, not profile data)
             cfg.device = {k: v for k, v in read_conf_file(path).items() if k != "defaults"}
@@ -137,7 +135,7 @@ def apply_profile(cfg, overrides: Sequence[str], choices: dict, files: dict,
             # a runtime.<key>=... of the command line wins over the profile's value
             cfg.runtime = {k: given.get(k) if _wins(f"runtime.{k}", explicit) else v
                            for k, v in values.items()}
-            found = find_config(f"runtime/{runtime}", list(roots))
+            found = conf_tree.find("runtime", runtime)
             choices["runtime"] = runtime
             if found is not None:
                 files["runtime"] = str(found)

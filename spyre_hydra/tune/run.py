@@ -163,10 +163,10 @@ def check_profiles(profiles: dict, chosen: dict, sweep_dir: Path, config_dir) ->
     """The profiles as profile= will read them (ProfileSpec, runtime, a device option
     here): a damaged record stops the tune before a file is written."""
     from spyre_hydra.catalog.validate import check_dataclass
-    from spyre_hydra.conftree.roots import group_options, search_path
     from spyre_hydra.conftree.schema import ProfileSpec
+    from spyre_hydra.conftree.tree import ConfTree
 
-    devices = group_options("device", search_path(config_dir))
+    devices = ConfTree.at(config_dir).options("device")
     lines = []
     for name, profile in profiles.items():
         where = sweep_dir / str(chosen[name].job) / "result.json"

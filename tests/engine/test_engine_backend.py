@@ -95,12 +95,12 @@ def _resolve(argv, monkeypatch, detected="eager"):
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     from spyre_hydra.conftree.hydra_adapter import parse_launch_args
-    from spyre_hydra.conftree.roots import shipped_conf_dir
+    from spyre_hydra.conftree.tree import ConfTree
 
-    monkeypatch.setattr(backend_argv, "detect_backend", lambda *roots: detected)
+    monkeypatch.setattr(backend_argv, "detect_backend", lambda *tree: detected)
     args = parse_launch_args(argv)
     parsed = OverridesParser.create().parse_overrides(args.overrides)
-    return backend_argv.resolve_auto_backend(argv, parsed, args.overrides, [shipped_conf_dir()])
+    return backend_argv.resolve_auto_backend(argv, parsed, args.overrides, ConfTree.at(None))
 
 
 @pytest.mark.parametrize("argv,expected", [

@@ -300,9 +300,9 @@ def test_hydra_reads_packages_as_the_rules_assume(tmp_path):
     from hydra import compose
 
     from spyre_hydra.conftree.hydra_adapter import initialize_conf_dir
-    from spyre_hydra.conftree.searchpath import use_conf_dir
+    from spyre_hydra.conftree.searchpath import ranked_user_dir
 
-    use_conf_dir(None)  # a plain Hydra search path: no user dir of an earlier test
+    assert ranked_user_dir() is None  # no user dir of an earlier test ranks first here
     conf, _ = make_conf(tmp_path, {
         "config.yaml": "defaults:\n  - model: a\n  - _self_\n",
         "model/a.yaml": "defaults:\n  - /other/h\n  - /other/o@sub\n  - /other/o@_global_.g\n"

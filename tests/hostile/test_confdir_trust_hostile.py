@@ -127,9 +127,9 @@ def test_directory_symlinks_are_refused_in_a_user_root_and_never_walked(conf, tm
         plan(conf)
     found = trust.walk_yaml(conf)  # the catalog walk: `x -> /` is not entered
     assert found == [str(conf / "model" / "mine.yaml")]
-    from spyre_hydra.catalog.loader import file_hashes
+    from spyre_hydra.conftree.tree import ConfTree
 
-    assert list(file_hashes([conf])) == found
+    assert list(ConfTree((conf,)).file_hashes()) == found
 
 
 @pytest.mark.parametrize("where", ["/", "/proc", "/proc/self", "/sys"])
