@@ -321,3 +321,35 @@ def test_spyre_launch_refuses_an_empty_config_dir(argv, tmp_path, monkeypatch, c
         main([*argv, "model=tiny_granite", "mode=plan"])
     assert caught.value.code == 2
     assert "--config-dir '' is empty. Fix: pass a conf tree" in capsys.readouterr().err
+
+
+#: every spyre-hydra subcommand with --config-dir, with the other arguments it requires
+CONFIG_DIR_COMMANDS = {
+    "list": [], "check": [], "explain": ["model=tiny_granite"],
+    "export-legacy": ["--out", "x.yaml"], "export-serve": ["--out", "x"],
+    "tune": ["--slo", "ttft_p99_ms<=500", "--from", "sw"],
+}
+
+
+def test_the_config_dir_commands_are_all_listed():
+    from spyre_hydra.cli.main import build_parser
+
+    subs = build_parser()._subparsers._group_actions[0].choices
+    assert {name for name, sub in subs.items()
+            if any(a.dest == "config_dir" for a in sub._actions)} == set(CONFIG_DIR_COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(CONFIG_DIR_COMMANDS))
+@pytest.mark.parametrize("flag", [["--config-dir", ""], ["--config-dir="]])
+def test_spyre_hydra_names_the_flag_for_an_empty_config_dir(command, flag, tmp_path,
+                                                            monkeypatch, capsys):
+    from spyre_hydra.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main([command, *flag, *CONFIG_DIR_COMMANDS[command]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"spyre-hydra {command}: error: --config-dir '' is empty. Fix: pass "
+                          "a conf tree such as the output of `spyre-hydra import-legacy`, or "
+                          "leave the flag out."), err
+    assert "conf_dir" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
