@@ -34,7 +34,7 @@ def test_register_resolvers_is_idempotent():
     assert {name: _registered(name) for name in resolvers.RESOLVERS} == first
     assert set(first) == {"spyre.blocks", "spyre.cb_default", "spyre.static_default",
                           "spyre.sendnn_version", "spyre.device_setting",
-                          "spyre.modes_help", "spyre.backends_help"}
+                          "spyre.modes_help", "spyre.backends_help", "spyre.options_help"}
 
 
 def test_blocks_resolver_through_interpolation():

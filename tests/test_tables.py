@@ -131,6 +131,22 @@ def test_help_lists_a_user_conf_dirs_backend(h, tmp_path):
     assert shipped.returncode == 0 and "mine" not in shipped.stdout
 
 
+def test_help_lists_the_devices_and_versions_of_a_user_conf_dir(h, tmp_path):
+    # README "Adding a device": the group options come from the conf tree, not fixed text
+    (tmp_path / "myconf" / "device").mkdir(parents=True)
+    (tmp_path / "myconf" / "device" / "tp8.yaml").write_text("name: tp8\ntp_size: 8\n")
+    (tmp_path / "myconf" / "sendnn_version").mkdir()
+    (tmp_path / "myconf" / "sendnn_version" / "1.0.10.yaml").write_text('version: "1.0.10"\n')
+    proc = h.run_cli(["--config-dir", "myconf", "--help"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "\n  device: tp1, tp2, tp4, tp8\n" in proc.stdout
+    assert "\n  sendnn_version: auto, 1.0.2, 1.0.3, 1.0.10, none (any version: " in proc.stdout
+    assert "\n  runtime: cb, static\n" in proc.stdout
+    shipped = h.run_cli(["--help"], tmp_path)
+    assert shipped.returncode == 0 and "\n  device: tp1, tp2, tp4\n" in shipped.stdout
+    assert "tp8" not in shipped.stdout and "1.0.10" not in shipped.stdout
+
+
 def test_help_lists_a_backend_of_the_config_dir(h, tmp_path, mine_dir):
     proc = h.run_cli(["--config-dir", str(mine_dir), "--help"], tmp_path)
     assert proc.returncode == 0, proc.stderr

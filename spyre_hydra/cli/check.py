@@ -93,6 +93,13 @@ def code_notes(registry) -> list[str]:
 
 
 def run(args) -> int:
+    from spyre_hydra.io.output import readable_stdout
+
+    with readable_stdout():  # a report to read: ASCII where stdout cannot hold a glyph
+        return _run(args)
+
+
+def _run(args) -> int:
     from spyre_hydra.catalog.registry import get_model_registry
 
     if args.installed_file and not args.against_installed:

@@ -233,5 +233,8 @@ def run(args) -> int:
         print(json.dumps({"rows": result["rows"], "warnings": result["warnings"]}, indent=2,
                          ensure_ascii=False))
     else:
-        print(format_text(result))
+        from spyre_hydra.io.output import readable_stdout
+
+        with readable_stdout():  # text to read: ASCII where stdout cannot hold a glyph
+            print(format_text(result))
     return 0

@@ -84,7 +84,6 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from spyre_hydra.catalog.registry import get_model_registry
-
     from spyre_hydra.cli.check import code_notes
 
     registry = get_model_registry(args.config_dir)
@@ -96,5 +95,8 @@ def run(args) -> int:
     elif args.format == "markdown":
         print(markdown(table))
     else:
-        print(tables.text(head(table), cells(table)))
+        from spyre_hydra.io.output import readable_stdout
+
+        with readable_stdout():  # a table to read: `->` where stdout cannot hold `→`
+            print(tables.text(head(table), cells(table)))
     return 0

@@ -59,6 +59,13 @@ def _main(argv: list[str] | None) -> int:
         return report("spyre-hydra", UnknownOptionError(
             f"the command line: no command given. Fix: spyre-hydra COMMAND, one of: "
             f"{', '.join(COMMANDS)} (spyre-hydra --help describes them)"))
+    config_dir = getattr(args, "config_dir", None)
+    if config_dir is not None and not config_dir.strip():
+        # caught here, not by the API the subcommand calls: that one names its own parameter
+        # (get_model_registry(conf_dir='')), and an export would read the cwd as a conf tree
+        return report(f"spyre-hydra {args.command}", UnknownOptionError(
+            f"--config-dir {config_dir!r} is empty. Fix: pass a conf tree such as the output "
+            "of `spyre-hydra import-legacy`, or leave the flag out."))
     if getattr(args, "_missing", False):
         print(f"spyre-hydra: {args.command} is not available in this build", file=sys.stderr)
         return 2

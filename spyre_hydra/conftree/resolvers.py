@@ -8,6 +8,7 @@ device and runtime apply is decided by interpolation in conf/config.yaml, not he
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,8 +100,25 @@ def backends_help(indent: Any = 0) -> str:
     return _indented(backend_help(ConfTree.at(ranked_user_dir())), indent)
 
 
+def _help_order(name: str) -> tuple:
+    """auto first, none last, then natural order (1.0.9 before 1.0.10, tp2 before tp16)."""
+    parts = re.split(r"(\d+)", name)  # text at even places, digits at odd ones
+    return (name != "auto", name == "none", [int(p) if i % 2 else p for i, p in enumerate(parts)])
+
+
+def options_help(group: Any) -> str:
+    """``${spyre.options_help:<group>}``: a config group's options, comma-separated (--help),
+    from the same roots as backends_help, so a user's device/tp8.yaml shows up."""
+    from spyre_hydra.conftree.roots import group_options, search_path
+    from spyre_hydra.conftree.searchpath import SpyreUserConfDir
+
+    names = group_options(str(group), search_path(SpyreUserConfDir.user_dir))
+    return ", ".join(sorted(names, key=_help_order))
+
+
 RESOLVERS = {
     "spyre.modes_help": modes_help,
+    "spyre.options_help": options_help,
     "spyre.backends_help": backends_help,
     "spyre.blocks": blocks,
     "spyre.cb_default": cb_default,

@@ -1,5 +1,7 @@
 """Writing results to stdout when the reader may go away (`spyre-launch ... | head`), or
-when stdout cannot take them (/dev/full, a full disk, an ASCII-only locale)."""
+when stdout cannot take them (/dev/full, a full disk, an ASCII-only locale). Text for a
+person (readable_stdout) falls back to ASCII on an ASCII-only stdout; machine output fails
+with the encoding named, since altering it would change the data."""
 
 from __future__ import annotations
 
@@ -41,6 +43,65 @@ def emit(text: str) -> None:
         print(text, flush=True)
     except BrokenPipeError:
         quiet_stdout()
+
+
+#: The glyphs of the project's own tables and notes, as ASCII for a stdout that cannot hold
+#: them (`spyre-hydra list` under PYTHONIOENCODING=ascii shows `<1.0.3->2080`).
+ASCII_GLYPHS = {"\u2192": "->", "\u2190": "<-", "\u2713": "ok", "\u2717": "x", "\u26a0": "(!)",
+                "\u2264": "<=", "\u2265": ">=", "\u2026": "...", "\u2014": "--", "\u2013": "-",
+                "\u00d7": "x"}
+
+
+def readable(text: str, encoding: str | None) -> str:
+    """text as a stream in `encoding` can show it: unchanged when it can, else each character
+    it cannot hold as its ASCII_GLYPHS form, or as a visible escape (`\\xe9`) for the rest."""
+    try:
+        text.encode(encoding or "utf-8")
+        return text
+    except (UnicodeEncodeError, LookupError):
+        pass
+    out = []
+    for char in text:
+        try:
+            char.encode(encoding or "utf-8")
+            out.append(char)
+        except (UnicodeEncodeError, LookupError):
+            out.append(ASCII_GLYPHS.get(char) or char.encode("ascii", "backslashreplace").decode())
+    return "".join(out)
+
+
+class _Readable:
+    """stdout for text a person reads: what its encoding cannot hold is shown in ASCII."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        return self._stream.write(readable(text, getattr(self._stream, "encoding", None)))
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def readable_stdout():
+    """While a command prints a table or notes for a person, an ASCII-only stdout gets the
+    ASCII form of the project's glyphs instead of failing. Machine output (JSON) is never
+    printed under it: there a character stdout cannot hold stays an OutputDeviceError."""
+    saved = sys.stdout
+    if saved is None:
+        yield
+        return
+    sys.stdout = _Readable(saved)
+    try:
+        yield
+    finally:
+        if isinstance(sys.stdout, _Readable) and sys.stdout._stream is saved:
+            sys.stdout = saved
 
 
 def _target(stream) -> str:

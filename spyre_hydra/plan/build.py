@@ -69,7 +69,10 @@ def build_plan(cfg: DictConfig | Mapping, option: str | None = None, overrides=(
     from spyre_hydra.conftree.stamp import installed_versions
 
     environ = os.environ if environ is None else environ
-    source = make_sources(option_files or {}, list(overrides))
+    from spyre_hydra.plan.profile import profile_sources
+
+    source = profile_sources(make_sources(option_files or {}, list(overrides)), profile,
+                             list(overrides))
     tree, unresolved = plain_tree(cfg, source)
     strict, warnings = check_tree(tree, source, devices, unresolved, environ)
     model, rt, tp = tree["model"], tree["runtime"], tree["device"]["tp_size"]

@@ -106,7 +106,8 @@ def apply_profile(cfg, overrides: Sequence[str], choices: dict, files: dict,
         return cfg, choices, files, None
     option = str(choices.get("model") or OmegaConf.select(cfg, "model.hf_id"))
     where = files.get("model", f"conf/model/{option}.yaml")
-    profile = _check(name, _profiles(cfg), option, where, source)
+    # a malformed profile value is the model file's (the default source names no file)
+    profile = _check(name, _profiles(cfg), option, where, lambda k: source(k) or where)
     explicit = explicit_layout(overrides)
     choices, files = dict(choices), dict(files)
     cfg = copy.deepcopy(cfg)
@@ -152,6 +153,28 @@ def apply_profile(cfg, overrides: Sequence[str], choices: dict, files: dict,
     return cfg, choices, files, info
 
 
+def profile_sources(source, profile: Mapping | None, overrides: Sequence[str]):
+    """`source` (key -> where its value came from) with the keys an applied profile set
+    naming the profile's file: the runtime values, unless the command line chose the
+    runtime, and the profile's engine_args. Without this a bad value of the profile would
+    blame runtime/cb.yaml or conf/config.yaml, which never held it. The command line's own
+    values keep naming the command line."""
+    if not profile:
+        return source
+    explicit = explicit_layout(overrides)
+    engine = set((profile.get("layout") or {}).get("engine_args") or {})
+    mine = f"{profile['file']}, profile {profile['name']!r}"
+
+    def where(key: str) -> str:
+        top, _, rest = key.partition(".")
+        top, arg = top.split("[")[0], rest.split(".")[0].split("[")[0]
+        if not _wins(key, explicit) and ((top == "runtime" and "runtime" not in explicit) or
+                                         (top == "engine_args" and arg in engine)):
+            return mine
+        return source(key)
+    return where
+
+
 def _changed(cfg, profile: Mapping, explicit: list[str]) -> list[str]:
     """The command line's layout overrides that make the run differ from the profile (one
     that repeats the profile's own value changes nothing)."""
@@ -186,4 +209,4 @@ def _changed(cfg, profile: Mapping, explicit: list[str]) -> list[str]:
     return out
 
 
-__all__ = ["NAME", "apply_profile", "explicit_layout"]
+__all__ = ["NAME", "apply_profile", "explicit_layout", "profile_sources"]

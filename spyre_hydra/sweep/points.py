@@ -17,6 +17,7 @@ from __future__ import annotations
 import decimal
 import itertools
 import math
+import re
 from typing import Any
 
 from spyre_hydra.errors import SpyreHydraError
@@ -81,8 +82,22 @@ def zip_keys(arguments: list[str]) -> list[str]:
     for arg in arguments:
         key, sep, value = arg.partition("=")
         if sep and key.lstrip("+") == ZIP_KEY:
-            found = [v.strip() for v in value.strip().strip("[]").split(",") if v.strip()]
+            found = _zip_axes(value)
     return found
+
+
+def _zip_axes(value: str) -> list[str]:
+    """The axis names of one sweep.zip value: a single flat list (one zip per sweep)."""
+    text = value.strip()
+    inner = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    if "[" in inner or "]" in inner:
+        flat = [v.strip() for v in re.split(r"[\[\],]", inner) if v.strip()]
+        raise SweepDefinitionError(
+            f"{ZIP_KEY}={value} is not a flat list of axis names; {ZIP_KEY} takes one list "
+            f"of the axes that move together (a sweep has one zip), e.g. "
+            f"{ZIP_KEY}=[device,max_tokens]. Fix: {ZIP_KEY}=[{','.join(flat)}] to move them "
+            f"all together, or drop {ZIP_KEY} and sweep the product.")
+    return [v.strip() for v in inner.split(",") if v.strip()]
 
 
 def _count(override) -> int:

@@ -222,13 +222,57 @@ def test_complete_bundle_with_stdout_full_is_exit_1_and_says_so(tmp_path, h):
     assert (out / "bundle.json").is_file() and (out / "serve.sh").is_file()
 
 
-def test_ascii_locale_names_the_encoding(h):
-    proc = subprocess.run([*h.launch_cmd("spyre-hydra"), "explain", "model=granite_8b", "device=tp4",
-                           "backend=eager"], capture_output=True, text=True, timeout=120,
-                          env=h.clean_env(PYTHONIOENCODING="ascii"))
+@pytest.mark.parametrize("prog,args", [
+    ("spyre-hydra", ["explain", "model=granite_8b", "device=tp4", "backend=eager",
+                     "--format", "json"]),
+    ("spyre-hydra", ["list", "--format", "json"]),
+    ("spyre-hydra", ["list", "--format", "markdown"]),
+    ("spyre-launch", ["model=granite_8b", "device=tp4", "sendnn_version=1.0.2", "mode=plan"]),
+])
+def test_ascii_locale_names_the_encoding_of_machine_output(h, prog, args):
+    # JSON (and the README's markdown) is data: a glyph stdout cannot hold is not rewritten
+    proc = subprocess.run([*h.launch_cmd(prog), *args], capture_output=True, text=True,
+                          timeout=120, env=h.clean_env(PYTHONIOENCODING="ascii"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "standard output (a pipe): its encoding 'ascii' cannot hold" in proc.stderr
     assert "PYTHONIOENCODING=utf-8" in proc.stderr and "a file" not in proc.stderr
+
+
+@pytest.mark.parametrize("args,shown", [
+    (["list"], "tp4 blocks: <1.0.3->2080, else 8192; 3 env vars"),
+    (["explain", "model=granite_8b", "device=tp4", "sendnn_version=1.0.2", "backend=eager"],
+     "specifier '<1.0.3' matched -> 2080 (of <1.0.3->2080, default->8192)"),
+])
+def test_ascii_locale_gets_text_for_a_person_in_ascii(h, args, shown):
+    proc = subprocess.run([*h.launch_cmd("spyre-hydra"), *args], capture_output=True,
+                          text=True, timeout=120, env=h.clean_env(PYTHONIOENCODING="ascii"))
+    assert proc.returncode == 0, proc.stderr
+    assert shown in proc.stdout and proc.stdout.isascii()
+    utf8 = subprocess.run([*h.launch_cmd("spyre-hydra"), *args], capture_output=True,
+                          text=True, timeout=120, env=h.clean_env(PYTHONIOENCODING="utf-8"))
+    assert shown.replace("->", "\u2192") in utf8.stdout  # a UTF-8 stdout keeps the glyphs
+
+
+def test_check_report_under_an_ascii_stdout_gets_ascii_glyphs(monkeypatch):
+    import io
+
+    import spyre_hydra.cli.check as check
+    from spyre_hydra.cli.main import main
+
+    monkeypatch.setattr(check, "profile_warnings", lambda registry: ["1.0.2 \u2192 1.0.3 \u2713"])
+    raw = io.BytesIO()
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(raw, encoding="ascii"))
+    assert main(["check"]) == 0
+    sys.stdout.flush()
+    assert "  warning: 1.0.2 -> 1.0.3 ok\n" in raw.getvalue().decode("ascii")
+
+
+def test_readable_keeps_what_the_encoding_holds_and_escapes_the_unknown():
+    from spyre_hydra.io.output import readable
+
+    assert readable("a\u2192b \u2713 caf\u00e9", "utf-8") == "a\u2192b \u2713 caf\u00e9"
+    assert readable("a\u2192b \u2713 caf\u00e9", "ascii") == "a->b ok caf\\xe9"
+    assert readable("caf\u00e9 \u2192", "latin-1") == "caf\u00e9 ->"
 
 
 def test_concurrent_exports_to_one_dir_never_refuse_each_other(tmp_path):
@@ -321,3 +365,35 @@ def test_spyre_launch_refuses_an_empty_config_dir(argv, tmp_path, monkeypatch, c
         main([*argv, "model=tiny_granite", "mode=plan"])
     assert caught.value.code == 2
     assert "--config-dir '' is empty. Fix: pass a conf tree" in capsys.readouterr().err
+
+
+#: every spyre-hydra subcommand with --config-dir, with the other arguments it requires
+CONFIG_DIR_COMMANDS = {
+    "list": [], "check": [], "explain": ["model=tiny_granite"],
+    "export-legacy": ["--out", "x.yaml"], "export-serve": ["--out", "x"],
+    "tune": ["--slo", "ttft_p99_ms<=500", "--from", "sw"],
+}
+
+
+def test_the_config_dir_commands_are_all_listed():
+    from spyre_hydra.cli.main import build_parser
+
+    subs = build_parser()._subparsers._group_actions[0].choices
+    assert {name for name, sub in subs.items()
+            if any(a.dest == "config_dir" for a in sub._actions)} == set(CONFIG_DIR_COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(CONFIG_DIR_COMMANDS))
+@pytest.mark.parametrize("flag", [["--config-dir", ""], ["--config-dir="]])
+def test_spyre_hydra_names_the_flag_for_an_empty_config_dir(command, flag, tmp_path,
+                                                            monkeypatch, capsys):
+    from spyre_hydra.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main([command, *flag, *CONFIG_DIR_COMMANDS[command]]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"spyre-hydra {command}: error: --config-dir '' is empty. Fix: pass "
+                          "a conf tree such as the output of `spyre-hydra import-legacy`, or "
+                          "leave the flag out."), err
+    assert "conf_dir" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -124,6 +124,23 @@ def test_bad_definitions_say_why_and_fix(composer, args, message):
     assert message in str(info.value)
 
 
+def test_nested_zip_list_names_the_key_the_value_and_the_flat_fix(composer):
+    with pytest.raises(SweepDefinitionError, match=(
+            r"^sweep\.zip=\[\[device,max_tokens\],\[backend\]\] is not a flat list of axis "
+            r"names; .* Fix: sweep\.zip=\[device,max_tokens,backend\] to move them all")):
+        expand(["device=tp1,tp4", "max_tokens=1,2", "backend=cpu,eager",
+                "sweep.zip=[[device,max_tokens],[backend]]"], composer.parser)
+
+
+def test_nested_zip_list_at_the_command_line(h, tmp_path):
+    proc = h.run_cli(["-m", "mode=plan", "device=tp1,tp4", "max_tokens=1,2",
+                      "sweep.zip=[[device,max_tokens]]"], tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert ("sweep.zip=[[device,max_tokens]] is not a flat list of axis names" in proc.stderr
+            and "Fix: sweep.zip=[device,max_tokens] " in proc.stderr), proc.stderr
+
+
 def test_dry_run_prints_json_lines_and_writes_nothing(h, tmp_path):
     proc = h.run_cli(["-m", "model=granite_8b", "mode=plan", "device=tp1,tp2,tp4",
                       "max_tokens=1,2"], tmp_path)

@@ -42,3 +42,36 @@ def test_only_unusable_names_ask_for_a_rename(tmp_path):
     with pytest.raises(UnknownOptionError, match=r"Fix: rename a profile in .*"
                                                  r"tiny_granite_tuned\.yaml;"):
         spyre_hydra.compose(overrides, conf_dir=tmp_path)
+
+
+CB = "{device: tp1, runtime: cb, max_model_len: 512, max_num_seqs: %s, id: sha256:0123456789abcdef%s}"
+
+
+@pytest.mark.parametrize("body,key", [
+    ("profiles: {p: %s}" % (CB % (0, "")), r"runtime\.max_num_seqs"),
+    ("profiles: {p: {device: tp1, runtime: static, warmup_shapes: [[64, 0, 0]], id: x}}",
+     r"runtime\.warmup_shapes\[0\]"),
+    ("profiles: {p: %s}" % (CB % (4, ", engine_args: {tensor_parallel_size: 2}")),
+     r"engine_args\.tensor_parallel_size"),
+])
+def test_a_bad_value_of_a_profile_names_the_profiles_file(tmp_path, body, key):
+    # not runtime/cb.yaml or conf/config.yaml: those never held the value
+    overrides = variant(tmp_path, body)
+    with pytest.raises(ConfigValidationError, match=key + r" \(in [^)]*/model/"
+                       r"tiny_granite_tuned\.yaml, profile 'p'\): "):
+        spyre_hydra.compose(overrides, conf_dir=tmp_path)
+
+
+def test_the_command_lines_value_still_names_the_command_line(tmp_path):
+    overrides = variant(tmp_path, "profiles: {p: %s}" % (CB % (4, "")))
+    with pytest.raises(ConfigValidationError, match=r"runtime\.max_num_seqs \(in command line "
+                                                    r"'runtime\.max_num_seqs=0'\): 0 must be"):
+        spyre_hydra.compose([*overrides, "runtime.max_num_seqs=0"], conf_dir=tmp_path)
+
+
+def test_a_malformed_profile_value_names_the_model_file(tmp_path):
+    overrides = variant(tmp_path, "profiles: {p: %s}" % (CB % ("abc", "")))
+    with pytest.raises(ConfigValidationError, match=r"profile 'p' is malformed \(1 problem\):\n"
+                       r"  - model\.profiles\.p\.max_num_seqs \(in [^)]*/model/"
+                       r"tiny_granite_tuned\.yaml\): 'abc' is not a valid int"):
+        spyre_hydra.compose(overrides, conf_dir=tmp_path)
