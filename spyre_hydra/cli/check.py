@@ -47,7 +47,7 @@ def against_installed(args) -> int:
     from spyre_hydra.legacy.drift import against_installed as compare
     from spyre_hydra.legacy.drift import report_lines
 
-    path, result, builtin = compare(args.config_dir, args.sendnn_version, args.installed_file)
+    path, result, builtin = compare(args.conf_tree, args.sendnn_version, args.installed_file)
     lines = report_lines(result)
     print(f"composed catalog against {path}: " + (f"{len(lines)} difference(s)" if lines
                                                    else "no differences"))
@@ -110,7 +110,7 @@ def _run(args) -> int:
     if args.against_installed:
         return against_installed(args)
 
-    registry = get_model_registry(args.config_dir)
+    registry = get_model_registry(args.conf_tree)
     configs = read_hf_configs(args.hf_configs) if args.hf_configs else None  # fail before output
     print(f"catalog: {len(registry.list_models())} models")
     for note in registry.diagnostics or ["no ties or shadows between patterns"]:

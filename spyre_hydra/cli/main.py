@@ -70,6 +70,10 @@ def _main(argv: list[str] | None) -> int:
         print(f"spyre-hydra: {args.command} is not available in this build", file=sys.stderr)
         return 2
     try:
+        if hasattr(args, "config_dir"):  # the conf tree, built once for the whole command
+            from spyre_hydra.conftree.tree import ConfTree
+
+            args.conf_tree = ConfTree.at(config_dir)
         return int(importlib.import_module(args._module).run(args) or 0)
     except BrokenPipeError:  # `spyre-hydra list | head`: the reader left, nothing to report
         quiet_stdout()

@@ -109,10 +109,10 @@ def _help_order(name: str) -> tuple:
 def options_help(group: Any) -> str:
     """``${spyre.options_help:<group>}``: a config group's options, comma-separated (--help),
     from the same roots as backends_help, so a user's device/tp8.yaml shows up."""
-    from spyre_hydra.conftree.roots import group_options, search_path
-    from spyre_hydra.conftree.searchpath import SpyreUserConfDir
+    from spyre_hydra.conftree.searchpath import ranked_user_dir
+    from spyre_hydra.conftree.tree import ConfTree
 
-    names = group_options(str(group), search_path(SpyreUserConfDir.user_dir))
+    names = ConfTree.at(ranked_user_dir()).options(str(group))
     return ", ".join(sorted(names, key=_help_order))
 
 

@@ -35,7 +35,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Entry point of the subcommand."""
-    path = export_legacy(args.out, args.config_dir, args.sendnn_version, args.force)
+    path = export_legacy(args.out, args.conf_tree, args.sendnn_version, args.force)
     print(f"wrote {path}")
     return 0
 
