@@ -9,7 +9,8 @@ ModelConfigurator is the extension point: a family or model file may name a subc
 `configurator: {_target_: my_pkg.MyConfigurator, ...}`; make_configurator imports the class
 (only with SPYRE_HYDRA_ALLOW_CUSTOM_CODE=1: it is user code), checks it is a subclass, then
 calls it with the node's other keys as plain data (a nested `_target_` is never called); it
-is the one place a configurator is constructed.
+is the one place a configurator is constructed. The node itself, read as data, is
+catalog/configurator_node.py's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import os
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from spyre_hydra.catalog.configurator_node import (checked_target, describe, first_line,
+                                                   keyword_arguments, target_problem)
 from spyre_hydra.catalog.custom_code import (ALLOW_CODE_ENV, custom_code_allowed, import_object,
                                              own_code)
 from spyre_hydra.catalog.summary import ConfigurationSummary, ConfigValue, DeviceSettings
@@ -169,61 +172,33 @@ class DefaultConfigurator(ModelConfigurator):
     """The universal configurator: the catalog's device settings, applied as they are."""
 
 
-def _describe(model, where: str | None) -> tuple[str, Any, str, str]:
-    """(model name, configurator node, key prefix, file) of a ModelEntry or a model tree."""
-    if isinstance(model, Mapping):  # a composed model node: the caller knows its file
-        return model["hf_id"], model.get("configurator"), "model", where or "the model file"
-    return (model.name, model.configurator, model.option,
-            where or (model.files or [f"conf/model/{model.option}.yaml"])[-1])
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0].rstrip('.') if lines else 'no message'}"
-
-
 def configurator_class(spec: Any, key: str, where: str,
                        allow_code: bool | None = None) -> type[ModelConfigurator] | None:
     """The class a `configurator:` node names, checked (a dotted name, a ModelConfigurator
     subclass, the node's other keys accepted by its __init__) without building it. Its module
     (user code) is imported only with `allow_code` (default: SPYRE_HYDRA_ALLOW_CUSTOM_CODE);
     without, the node's form is checked and None returned."""
-    target = spec.get("_target_") if isinstance(spec, Mapping) else None
-
-    def problem(message: str, fix: str) -> ConfigValidationError:
-        return ConfigValidationError([Problem(f"{key}.configurator._target_", message, where,
-                                              fix)], "invalid configurator")
-
-    if not isinstance(target, str) or not target:
-        raise problem(f"{spec!r} names no class.", "configurator: {_target_: "
-                      "my_pkg.MyConfigurator} (a ModelConfigurator subclass), or drop the key")
-    if len(target) > 200 or len(target.split(".")) < 2 or not all(
-            p.isidentifier() for p in target.split(".")):
-        raise problem(f"{target[:80]!r} is not a dotted class name.",
-                      "name the class as my_pkg.module.MyConfigurator")
-    underscored = sorted(str(k) for k in spec if str(k).startswith("_") and k != "_target_")
-    if underscored:  # nothing here goes through hydra.utils.instantiate
-        raise problem(f"{underscored} are Hydra instantiate keys, not read here.",
-                      "give only keyword arguments of the class's __init__")
+    target = checked_target(spec, key, where)
     if not own_code(target) and not (custom_code_allowed() if allow_code is None
                                       else allow_code):
         return None
     try:
         cls = import_object(target)
     except Exception as exc:  # ImportError, AttributeError, or the module's own failure
-        raise problem(f"{target!r} cannot be imported ({_first_line(exc)}).",
-                      "install the package that defines it in this environment (or put its "
-                      "folder on PYTHONPATH) and check the dotted name") from None
+        raise target_problem(key, where, f"{target!r} cannot be imported ({first_line(exc)}).",
+                             "install the package that defines it in this environment (or put "
+                             "its folder on PYTHONPATH) and check the dotted name") from None
     if not (isinstance(cls, type) and issubclass(cls, ModelConfigurator)):
-        raise problem(f"{target!r} is not a subclass of spyre_hydra.ModelConfigurator.",
-                      "derive it from spyre_hydra.ModelConfigurator (or DefaultConfigurator)")
-    extra = {k: v for k, v in spec.items() if k != "_target_"}
+        raise target_problem(key, where, f"{target!r} is not a subclass of "
+                             "spyre_hydra.ModelConfigurator.", "derive it from "
+                             "spyre_hydra.ModelConfigurator (or DefaultConfigurator)")
+    extra = keyword_arguments(spec)
     try:
         inspect.signature(cls).bind("model", {}, None, **extra)
     except TypeError as exc:
-        raise problem(f"{target!r} does not accept the keys {sorted(extra)}: {exc}.",
-                      "give only keyword arguments its __init__ takes after (model_name, "
-                      "device_configs, strict)") from None
+        raise target_problem(key, where, f"{target!r} does not accept the keys {sorted(extra)}: "
+                             f"{exc}.", "give only keyword arguments its __init__ takes after "
+                             "(model_name, device_configs, strict)") from None
     return cls
 
 
@@ -236,7 +211,7 @@ def make_configurator(model, device_configs: Mapping[int, DeviceSettings],
     node's other keys as plain keyword arguments, else DefaultConfigurator. A class whose
     module may not be imported (no opt-in) gives DefaultConfigurator and a note in `notes`
     (logged when None); with strict it is refused. Failures name the target and `where`."""
-    name, spec, key, where = _describe(model, where)
+    name, spec, key, where = describe(model, where)
     if spec is None:
         return DefaultConfigurator(name, device_configs, strict)
     cls = configurator_class(spec, key, where, allow_code)
@@ -247,20 +222,18 @@ def make_configurator(model, device_configs: Mapping[int, DeviceSettings],
         fix = (f"{ALLOW_CODE_ENV}=1 once you trust that code, or remove `configurator:` "
                "from the model file")
         if strict if strict is not None else strict_from_env():
-            raise ConfigValidationError([Problem(f"{key}.configurator._target_", why + ".",
-                                                 where, fix)], "custom code is off (strict)")
+            raise target_problem(key, where, why + ".", fix, "custom code is off (strict)")
         note = f"model {name!r} ({where}) {why}, so the catalog's own settings apply. Fix: {fix}."
         if notes is None:
             log.warning("%s", note)
         else:
             notes.append(note)
         return DefaultConfigurator(name, device_configs, strict)
-    extra = {k: v for k, v in spec.items() if k != "_target_"}
     try:
-        return cls(name, device_configs, strict, **extra)
+        return cls(name, device_configs, strict, **keyword_arguments(spec))
     except Exception as exc:  # the user's __init__ failed: name it, keep the cause chained
         raise ConfigValidationError([Problem(
             f"{key}.configurator", f"{cls.__module__}.{cls.__qualname__} could not be built: "
-            f"{_first_line(exc)}.",
+            f"{first_line(exc)}.",
             where, "fix the configurator's keys in the model file, or its __init__")],
             "invalid configurator") from exc

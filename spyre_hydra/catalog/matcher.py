@@ -4,16 +4,18 @@ Semantics kept from the plugin: model_type must be equal; every other pattern at
 exist on the HF config and be ==; dict-valued attributes (quantization_config as a dict,
 text_config/vision_config as sub-objects) match by subset, one level deep; extra HF
 attributes are ignored. Among matches the most specific pattern wins (see
-:func:`field_count`); ties go to the higher `priority`, then to the earlier entry.
-Patterns are indexed by model_type, so a lookup only visits patterns of that type.
+:func:`field_count`); ties go to the higher `priority`, then to the earlier entry (the
+Pattern and its rank: catalog/pattern.py). Patterns are indexed by model_type, so a lookup
+only visits patterns of that type.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from spyre_hydra.catalog.pattern import Pattern, field_count  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 _ABSENT = object()
@@ -23,40 +25,6 @@ def _get(obj: Any, key: str) -> Any:
     if isinstance(obj, Mapping):
         return obj.get(key, _ABSENT)
     return getattr(obj, key, _ABSENT)
-
-
-def field_count(attributes: Mapping[str, Any]) -> int:
-    """Specificity: one per attribute (model_type excluded) plus one per key of a dict value."""
-    return len(attributes) + sum(len(v) for v in attributes.values() if isinstance(v, Mapping))
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """A model's architecture pattern, ready to match."""
-
-    name: str
-    model_type: str
-    attributes: Mapping[str, Any]
-    priority: int = 0
-    order: int = 0
-
-    @property
-    def field_count(self) -> int:
-        return field_count(self.attributes)
-
-    @property
-    def model_name(self) -> str:
-        """The plugin's name for `name` (ArchitecturePattern.model_name)."""
-        return self.name
-
-    @property
-    def rank(self) -> tuple:
-        return (-self.field_count, -self.priority, self.order)
-
-    @classmethod
-    def from_architecture(cls, name: str, arch: Mapping[str, Any], priority=0, order=0):
-        attrs = {k: v for k, v in arch.items() if k != "model_type"}
-        return cls(name, arch["model_type"], attrs, priority, order)
 
 
 #: A bucket this small is scanned; a bigger one is split on an attribute's value.

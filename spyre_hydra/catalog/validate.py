@@ -1,6 +1,7 @@
 """Collect every problem of a tree against the schema dataclasses, then raise once.
 
-Two layers: a generic walk that checks keys and types against :mod:`spyre_hydra.conftree.schema`, and
+The tree is plain data (:mod:`spyre_hydra.catalog.plain` resolves a composed one). Two layers:
+a generic walk that checks keys and types against :mod:`spyre_hydra.conftree.schema`, and
 the catalog rules a type cannot express (in :mod:`spyre_hydra.catalog.rules`: no None in a pattern,
 no duplicate runtime entries, positive sizes, at least one runtime entry).
 """
@@ -10,17 +11,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
-
+from spyre_hydra.catalog.plain import MISSING, Sources
 from spyre_hydra.catalog.rules import _close, check_model, check_shapes  # noqa: F401 - part of this module's API
 from spyre_hydra.conftree import schema
-from spyre_hydra.errors import ConfigValidationError, Problem, SpyreHydraError
-
-Sources = Callable[[str], str]
-_MISSING = "???"
+from spyre_hydra.errors import ConfigValidationError, Problem
 
 
 def _no_source(_key: str) -> str:
@@ -31,45 +28,6 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
-def to_plain(node: Any, path: str, problems: list[Problem], sources: Sources) -> Any:
-    """Resolve a DictConfig/ListConfig to plain data, recording failing interpolations."""
-    if not isinstance(node, (DictConfig, ListConfig)):
-        return node
-    try:
-        return OmegaConf.to_container(node, resolve=True, throw_on_missing=False)
-    except Exception:  # noqa: BLE001 - narrowed below, key by key
-        pass
-    if isinstance(node, ListConfig):
-        keys = range(len(node))
-    else:
-        keys = list(node.keys())
-    out: Any = [] if isinstance(node, ListConfig) else {}
-    for key in keys:
-        sub = f"{path}.{key}" if path else str(key)
-        try:  # key by key, so one bad leaf doesn't hide the rest
-            value = to_plain(child(node, key), sub, problems, sources)
-        except Exception as exc:  # noqa: BLE001 - reported as a problem, with its cause
-            cause = exc.__cause__ if isinstance(exc.__cause__, SpyreHydraError) else exc
-            msg = str(cause).split("\n    full_key")[0].strip()
-            problems.append(Problem(sub, f"cannot be resolved: {msg}.", sources(sub),
-                                    f"give {sub} a plain value, or point its ${{...}} at a "
-                                    "key that exists (spyre-launch --cfg job shows the tree)"))
-            value = None
-        if isinstance(out, list):
-            out.append(value)
-        else:
-            out[key] = value
-    return out
-
-
-def child(node: DictConfig | ListConfig, key: Any) -> Any:
-    """node[key] with a missing value as "???" (reported by the type walk, not as an
-    error); a container child comes back unresolved, a leaf interpolation resolved."""
-    if OmegaConf.is_missing(node, key):
-        return _MISSING
-    return node[key]
-
-
 @functools.lru_cache(maxsize=None)
 def _hint(tp: Any) -> tuple[Any, tuple]:
     # typing.get_origin/get_args per value were a third of a 5,000-model warm load
@@ -78,14 +36,14 @@ def _hint(tp: Any) -> tuple[Any, tuple]:
 
 def _items(pairs, item: Any, path: str, sources: Sources) -> list[Problem]:
     if item is Any:  # only a missing value (???) can be wrong; skip the call per item
-        pairs = [(sub, v) for sub, v in pairs if isinstance(v, str) and v == _MISSING]
+        pairs = [(sub, v) for sub, v in pairs if isinstance(v, str) and v == MISSING]
     return [p for sub, v in pairs for p in check_type(v, item, sub, sources)]
 
 
 def check_type(value: Any, tp: Any, path: str, sources: Sources) -> list[Problem]:
     """Problems of ``value`` against the type hint ``tp`` (dataclass, Optional, List, Dict)."""
     origin, hint_args = _hint(tp)
-    if value == _MISSING:
+    if value == MISSING:
         return [Problem(path, "required value is missing (???).", sources(path),
                         f"set it, e.g. {path}=<{_type_name(tp)}>")]
     if tp is Any:
@@ -168,7 +126,7 @@ def check_dataclass(value: Any, cls: type, path: str, sources: Sources) -> list[
     for name, fld in fields.items():
         sub = f"{path}.{name}" if path else name
         if name not in value:
-            required = fld.default == _MISSING or (
+            required = fld.default == MISSING or (
                 fld.default is dataclasses.MISSING and fld.default_factory is dataclasses.MISSING)
             if required:
                 problems.append(Problem(sub, "required key is missing.", sources(sub),

@@ -36,8 +36,8 @@ def _task(cfg):
     register_resolvers()  # a launcher may run this task in a fresh process (submitit)
     hc = task_hydra_config()
     if is_multirun(hc):  # one job of a sweep: never raises, writes result.json
-        from spyre_hydra.sweep.compose import plan_point
         from spyre_hydra.sweep.job import JobInfo, run_job
+        from spyre_hydra.sweep.pointplan import plan_point
         from spyre_hydra.sweep.preflight import skip_unsupported
 
         job = JobInfo.from_hydra(hc, skip_unsupported(cfg))

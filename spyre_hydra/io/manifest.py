@@ -1,7 +1,7 @@
 """What the one writer knows of a directory: its manifest of own files, and what a path is.
 
-spyre_hydra.io.writer writes; this module only reads (the manifest, lstat kinds, hashes), so the
-writer's rules can be checked without writing anything.
+spyre_hydra.io.writer writes; this module only reads (the manifest, lstat kinds, hashes) and
+formats the manifest's body, so the writer's rules can be checked without writing anything.
 """
 
 from __future__ import annotations
@@ -72,5 +72,11 @@ def read_manifest(folder: Path) -> dict[str, str]:
         files, dict) else {}
 
 
+def manifest_body(files: dict[str, str]) -> bytes:
+    """The manifest's bytes for ``files`` (name -> sha256 or STREAM), as read_manifest reads
+    them back."""
+    return json.dumps({"writer": "spyre_hydra", "files": files}, indent=1,
+                      sort_keys=True).encode()
 
-__all__ = ["MANIFEST", "STREAM", "OutputError", "read_manifest", "sha256"]
+
+__all__ = ["MANIFEST", "STREAM", "OutputError", "manifest_body", "read_manifest", "sha256"]

@@ -18,14 +18,13 @@ user whose process on this host is gone); no output may be named like one.
 
 A bundle (:func:`write_files`) checks every target first and writes nothing when one is
 refused; its temp files are all written before the first rename. The rules live in
-io/write_rules.py; caches use io/cache_write.py's write_cache (atomic, never over a symlink,
-no manifest), built on this module's temp files.
+io/write_rules.py; caches use io/cache_write.py's write_cache and publish_dir (atomic, never
+over a symlink, no manifest), built on this module's temp files.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -34,6 +33,7 @@ from spyre_hydra.io.manifest import (
     MANIFEST,
     STREAM,
     OutputError,
+    manifest_body,
     read_manifest,
     sha256,
 )
@@ -144,10 +144,8 @@ def write_files(files: Mapping, force: bool = False, sources: Iterable = (),
                         if path.parent == folder:
                             known.pop(path.name, None)
                     known.update({p.name: sha256(d) for p, d in group})
-                    body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1,
-                                      sort_keys=True)
-                    temps.append((fds[folder], _temp(fds[folder], MANIFEST, body.encode(),
-                                                     0o644), MANIFEST))
+                    temps.append((fds[folder], _temp(fds[folder], MANIFEST,
+                                                     manifest_body(known), 0o644), MANIFEST))
         except BaseException as exc:  # an interrupt too: no temp file stays behind
             for fd, tmp, _ in temps:
                 with contextlib.suppress(OSError):
@@ -186,9 +184,8 @@ def forget(paths: Iterable, force: bool = False, sources: Iterable = ()) -> list
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path.name, dir_fd=fd)
                 known.pop(path.name, None)
-            body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1,
-                              sort_keys=True).encode()
-            os.replace(_temp(fd, MANIFEST, body, 0o644), MANIFEST, src_dir_fd=fd, dst_dir_fd=fd)
+            os.replace(_temp(fd, MANIFEST, manifest_body(known), 0o644), MANIFEST,
+                       src_dir_fd=fd, dst_dir_fd=fd)
     return paths
 
 
@@ -196,8 +193,7 @@ def _record(folder_fd: int, folder: Path, entries: Mapping[str, str]) -> None:
     """Add ``entries`` (name -> sha256 or STREAM) to the folder's manifest, atomically."""
     known = read_manifest(folder)
     known.update(entries)
-    body = json.dumps({"writer": "spyre_hydra", "files": known}, indent=1, sort_keys=True)
-    os.replace(_temp(folder_fd, MANIFEST, body.encode(), 0o644), MANIFEST,
+    os.replace(_temp(folder_fd, MANIFEST, manifest_body(known), 0o644), MANIFEST,
                src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
 
 
@@ -234,27 +230,5 @@ def open_stream(path, force: bool = False, append: bool = False):
     return os.fdopen(handle, "w", encoding="utf-8")
 
 
-def publish_dir(built: Path, target: Path) -> Path:
-    """Put a cache directory built beside ``target`` in its place, so readers only ever see a
-    complete one or none (a directory can't be renamed over a non-empty one: the old one is
-    moved aside first). Never over a symlink."""
-    import shutil
-    import tempfile
-
-    if target.is_symlink():
-        raise OutputError(f"cache dir {target} is a symlink; not replaced. Fix: remove it, or "
-                          "set SPYRE_HYDRA_CACHE to another directory.")
-    # mkdtemp makes 0700 (and safetensors writes 0600); the cache may be shared.
-    built.chmod(0o755)
-    for path in built.iterdir():
-        path.chmod(0o644)
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".trash-{target.name}-", dir=target.parent))
-        os.replace(target, trash / "old")
-        shutil.rmtree(trash, ignore_errors=True)
-    os.replace(built, target)
-    return target
-
-
 __all__ = ["MANIFEST", "OutputError", "check_targets", "claim", "forget", "open_stream",
-           "publish_dir", "read_manifest", "write_files", "write_text"]
+           "read_manifest", "write_files", "write_text"]

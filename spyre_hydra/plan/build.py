@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from spyre_hydra.catalog.configurator import DeviceSettings, custom_code_allowed, make_configurator
 from spyre_hydra.catalog.model_entry import ModelEntry
-from spyre_hydra.catalog.validate import child, to_plain
+from spyre_hydra.catalog.plain import child, to_plain
 from spyre_hydra.errors import Problem, UnsupportedRuntimeError
 from spyre_hydra.plan.launchplan import LaunchPlan, Provenance, RunInputs
 from spyre_hydra.plan.pipeline import check_tree

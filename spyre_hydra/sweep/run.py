@@ -1,4 +1,5 @@
-"""The steps of a sweep: expand, pre-flight (each point once), claim the dir, launch, report.
+"""The steps of a sweep: expand, pre-flight (each point once), claim the dir, launch, report
+(finish.py: the summary and the exit status).
 
 Exit status: 2 when the sweep is refused before anything started (bad points, a dir owned
 by another sweep, a launcher setting that cannot work); 1 when a job failed or left no
@@ -15,6 +16,7 @@ from pathlib import Path
 from spyre_hydra.errors import SpyreHydraError
 from spyre_hydra.sweep import progress
 from spyre_hydra.sweep.compose import PointComposer
+from spyre_hydra.sweep.finish import finish, interrupt_in, interrupted
 from spyre_hydra.sweep.ownership import MARKER, claim, done_points, release, resume_blockers
 from spyre_hydra.sweep.preflight import Preflight, Ticker, refusal, skip_unsupported
 from spyre_hydra.sweep.progress import Progress, Watcher, say
@@ -160,13 +162,13 @@ def run_sweep(sweeper, arguments: list[str]):
                                                initial_job_idx=batch[0]))
                 checkpoint()  # a signal during the batch's last job
         except KeyboardInterrupt as error:
-            code = _interrupted(error, sweep_dir)
+            code = interrupted(error, sweep_dir)
         except SystemExit:
             raise
         except Exception as error:
-            stop = _interrupt_in(error)
+            stop = interrupt_in(error)
             if stop is not None:  # the signal hit inside OmegaConf, whose cleanup then raised
-                code = _interrupted(stop, sweep_dir)
+                code = interrupted(stop, sweep_dir)
             else:
                 if tracker.ran == 0:
                     _cleanup(sweep_dir, existed)
@@ -182,30 +184,12 @@ def run_sweep(sweeper, arguments: list[str]):
             bench = sys.modules.get("spyre_hydra.sweep.bench")
             if bench is not None:  # a bench sweep in this process: its last server
                 bench.stop_server()
-    code = _finish(sweep_dir, config, code)
+    code = finish(sweep_dir, code)
     release(sweep_dir)
     progress.current = None
     if code:
         raise SystemExit(code)
     return returns
-
-
-def _interrupt_in(error: BaseException) -> KeyboardInterrupt | None:
-    """The KeyboardInterrupt (SIGINT, or SIGTERM as one) an error was raised while handling."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, KeyboardInterrupt):
-            return error
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return None
-
-
-def _interrupted(error: KeyboardInterrupt, sweep_dir: Path) -> int:
-    code = exit_code(error)
-    say(f"interrupted ({'SIGTERM' if code == 143 else 'SIGINT'}): finished results are kept. "
-        f"Fix: rerun with sweep.resume=true hydra.sweep.dir={sweep_dir} to run the rest.")
-    return code
 
 
 def _stamp() -> str:
@@ -228,26 +212,3 @@ def _cleanup(sweep_dir: Path, existed: bool) -> None:
         return
     if {p.name for p in sweep_dir.iterdir()} <= {MARKER, MANIFEST, ".spyre_sweep.lock"}:
         shutil.rmtree(sweep_dir, ignore_errors=True)
-
-
-def _finish(sweep_dir: Path, config, code: int) -> int:
-    """Write the summary of what finished; the exit status of the sweep."""
-    from spyre_hydra.sweep.report import write_summary
-
-    try:
-        summary = write_summary(sweep_dir)
-    except SpyreHydraError as error:
-        say(f"error: the summary was not written: {error}")
-        return code or 2
-    say(f"sweep done: {summary['notes'][0]}. Summary: "
-        + ", ".join(str(p) for p in summary["written"]))
-    for note in summary["notes"][1:]:
-        say(note)
-    counts = dict.fromkeys(("ok", "failed", "skipped", "missing"), 0)
-    for row in summary["rows"]:
-        counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
-    line = f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} skipped"
-    say(line + (f", {counts['missing']} missing" if counts["missing"] else ""))
-    if code:
-        return code
-    return 1 if counts["failed"] + counts["missing"] else 0

@@ -296,12 +296,12 @@ def _masked(kind: type[BaseException]) -> BaseException:
 
 @pytest.mark.parametrize("kind, code", [("sigint", 130), ("sigterm", 143), ("bug", None)])
 def test_interrupt_masked_by_omegaconf_cleanup_is_still_an_interrupt(kind, code):
-    from spyre_hydra.sweep.run import _interrupt_in
+    from spyre_hydra.sweep.finish import interrupt_in
     from spyre_hydra.sweep.sweeper import _Terminated, exit_code
 
     if kind == "bug":
-        assert _interrupt_in(AttributeError("a real bug")) is None
+        assert interrupt_in(AttributeError("a real bug")) is None
         return
     error = _masked(_Terminated if kind == "sigterm" else KeyboardInterrupt)
-    stop = _interrupt_in(error)
+    stop = interrupt_in(error)
     assert stop is not None and exit_code(stop) == code
