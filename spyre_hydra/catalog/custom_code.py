@@ -2,31 +2,15 @@
 
 A `configurator: {_target_: pkg.Class}` names code; a conf dir is data. The module is
 imported only with SPYRE_HYDRA_ALLOW_CUSTOM_CODE=1 (spyre_hydra's own classes need no
-opt-in), and then only imported: the object is looked up by name, never called here.
+opt-in; the same switch lets a user conf file set vLLM's code arguments, conftree/codeargs.py),
+and then only imported: the object is looked up by name, never called here.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from spyre_hydra.conftree.codeargs import ALLOW_CODE_ENV, custom_code_allowed
 
-from spyre_hydra.errors import ConfigConflictError
-
-#: The opt-in to import a configurator's module (user code) in any command.
-ALLOW_CODE_ENV = "SPYRE_HYDRA_ALLOW_CUSTOM_CODE"
-
-
-def custom_code_allowed(environ: Mapping[str, str] | None = None) -> bool:
-    """True when SPYRE_HYDRA_ALLOW_CUSTOM_CODE is set to a true value."""
-    value = (environ if environ is not None else os.environ).get(ALLOW_CODE_ENV, "")
-    text = value.strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"", "0", "false", "no", "off"}:
-        return False
-    raise ConfigConflictError(f"{ALLOW_CODE_ENV}={value!r} is not a boolean. Valid: 1, true, "
-                              f"yes, on / 0, false, no, off. Fix: export {ALLOW_CODE_ENV}=1 "
-                              "(or unset it).")
+# (the switch lives in conftree: the conf dir scan, a layer below, reads it too)
 
 
 def import_object(target: str):

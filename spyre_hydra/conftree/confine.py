@@ -4,12 +4,16 @@ conftree/trust.py runs these rules on every YAML file of a user root before Hydr
 (README "Safety"). A `@package` header is absolute in Hydra (tests/hostile/
 test_confdata_hostile.py shows where each form lands), a defaults package is relative to the
 including file unless it names `_global_`, and `override` changes another group's choice.
+vLLM's arguments that run code (conftree/codeargs.py) are refused wherever a file's keys can
+become engine args, unless SPYRE_HYDRA_ALLOW_CUSTOM_CODE=1.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from spyre_hydra.conftree.defaults import read_defaults
 from spyre_hydra.errors import Problem
 
 #: conftree.roots.GROUPS (roots calls trust, which calls this module: no import back)
@@ -62,6 +66,63 @@ def _keys(node) -> list[str]:
     return [str(k) for k in node] if isinstance(node, dict) else []
 
 
+def _engine_nodes(data, inside: bool):
+    """(where, node) of every `engine_args` mapping in a file, at any depth: defaults
+    packages and `_here_` merges can land any of them in backend.engine_args or a profile.
+    `inside`: the file is under an engine_args/ dir, so its own keys are engine args."""
+    if inside:
+        yield "", {k: v for k, v in data.items() if k != "defaults"}
+    stack, seen = [("", data)], set()
+    while stack:
+        where, node = stack.pop()
+        if id(node) in seen:  # YAML aliases can share, even nest, nodes
+            continue
+        seen.add(id(node))
+        items = node.items() if isinstance(node, dict) else enumerate(
+            node if isinstance(node, list) else ())
+        for key, value in items:
+            at = f"{where}.{key}" if where else str(key)
+            if key == "engine_args":
+                yield at, value
+            stack.append((at, value))
+
+
+def _code_args(path: Path, data: dict, inside: bool, preset: bool = False) -> list[Problem]:
+    """vLLM arguments that import or run code (conftree/codeargs.py's table) this file sets
+    in engine args, a sweep preset's axes included: refused unless
+    SPYRE_HYDRA_ALLOW_CUSTOM_CODE=1 (the caller asks)."""
+    from spyre_hydra.conftree.codeargs import ALLOW_CODE_ENV, code_args, text_names
+
+    hydra = data.get("hydra") if preset else None
+    sweeper = hydra.get("sweeper") if isinstance(hydra, dict) else None
+    params = sweeper.get("params") if isinstance(sweeper, dict) else None
+    found = []  # (where, the argument or None, value, why)
+    for where, node in _engine_nodes(data, inside):
+        if isinstance(node, str) and "${" in node:
+            found.append((where, None, node, "an interpolation: the engine args it brings are "
+                          "not in the file"))
+        elif isinstance(node, dict):
+            found += [(f"{where}.{k}" if where else k, k, v, why)
+                      for k, v, why in code_args(node)]
+    for entry in read_defaults(data):
+        if entry.package and "engine_args" in entry.package.split("."):
+            found.append((f"defaults entry {entry.path}", None, entry.package, "its package "
+                          "makes another file's keys engine args, which this check reads "
+                          "only where a file writes them"))
+    for key, value in (params.items() if isinstance(params, dict) else ()):
+        parts = re.split(r"[./]", str(key).strip().lstrip("+~").strip())
+        if "engine_args" in parts:
+            rest = ".".join(parts[parts.index("engine_args") + 1:])
+            found += [(f"hydra.sweeper.params.{key}", k, value, why) for k, _, why in (
+                code_args({rest: value}) if rest else
+                [(n, value, "it sets " + n + ", which names code") for n in text_names(value)])]
+    fix = (f"export {ALLOW_CODE_ENV}=1 if you trust this conf dir's code, or type "
+           "{} on the command line, which stays allowed")
+    return [Problem(f"{path}: {where}", f"{excerpt(value)}: {why}.", "", fix.format(
+        f"engine_args.{arg}=..." if arg else "those engine args"))
+            for where, arg, value, why in found]
+
+
 def _sweep_preset(path: Path, data: dict) -> list[Problem]:
     """A `_global_` sweep preset: `sweep:` and `hydra.sweeper.params` whose keys are the
     command line's own (never hydra.*), nothing else."""
@@ -94,7 +155,6 @@ def _sweep_preset(path: Path, data: dict) -> list[Problem]:
 
 
 def _defaults(path: Path, data: dict, group: str | None) -> list[Problem]:
-    from spyre_hydra.conftree.defaults import read_defaults
     problems = []
     for entry in read_defaults(data):
         where = f"{path}: defaults entry {excerpt(entry.path)}"
@@ -113,10 +173,12 @@ def _defaults(path: Path, data: dict, group: str | None) -> list[Problem]:
     return problems
 
 
-def file_problems(root: Path, path: Path, shipped: Path | None = None) -> list[Problem]:
-    """Why this user file would reach past its own group ([] when it does not, or when it
-    is byte for byte the shipped file at the same place: a copy of the shipped tree)."""
-    found = _problems(root, path)
+def file_problems(root: Path, path: Path, shipped: Path | None = None,
+                  allow_code: bool = False) -> list[Problem]:
+    """Why this user file would reach past its own group or set vLLM code arguments (unless
+    `allow_code`) ([] when it does not, or when it is byte for byte the shipped file at the
+    same place: a copy of the shipped tree)."""
+    found = _problems(root, path, allow_code)
     if found and shipped is not None and _same(path, shipped / path.relative_to(root)):
         return []
     return found
@@ -131,7 +193,7 @@ def _same(path: Path, twin: Path) -> bool:
         return False
 
 
-def _problems(root: Path, path: Path) -> list[Problem]:
+def _problems(root: Path, path: Path, allow_code: bool = False) -> list[Problem]:
     from spyre_hydra.conftree.conffile import read_conf_file
     from spyre_hydra.conftree.hydra_adapter import config_header
     from spyre_hydra.errors import ConfigValidationError
@@ -160,13 +222,16 @@ def _problems(root: Path, path: Path) -> list[Problem]:
         return [Problem(str(path), f"its header cannot be read ({excerpt(exc, 80)}).", "",
                         "write `key: value` lines only")]
     package = header.get("package")
+    inside = "engine_args" in parts[:-1]
     if group == "sweep" and package == "_global_":
-        return _sweep_preset(path, data)
+        return _sweep_preset(path, data) + ([] if allow_code else _code_args(
+            path, data, inside, preset=True))
     problems = [] if _own(package, group) else [Problem(
         f"{path}: # @package {excerpt(package)}", f"puts the file's keys outside "
         f"{group + '.*' if group else 'the file that includes it'}.", "",
         _FIX_HEADER.format(group=group or "base"))]
     problems += _defaults(path, data, group) + _code_env(path, data, group)
+    problems += [] if allow_code else _code_args(path, data, inside)
     for key in data:
         if key == "hydra" or (key in GROUPS and key != group):
             problems.append(Problem(

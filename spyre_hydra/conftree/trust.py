@@ -22,6 +22,7 @@ import os
 import stat
 from pathlib import Path
 
+from spyre_hydra.conftree.codeargs import ALLOW_CODE_ENV, custom_code_allowed
 from spyre_hydra.conftree.confine import excerpt, file_problems
 from spyre_hydra.conftree.walk import MAX_ENTRIES, bounded_walk, walk_yaml
 from spyre_hydra.errors import ConfigValidationError, Problem
@@ -94,15 +95,16 @@ def _links(root: Path, entries) -> list[Problem]:
 
 _memo: dict[str, list] = {}
 #: Bump when confine.py's rules change: verdicts remembered under older rules are void.
-_RULES = 1
+_RULES = 2
 
 
-def _verdicts(cache, root: Path) -> Path:
+def _verdicts(cache, root: Path, allow_code: bool) -> Path:
     import hashlib
 
     from spyre_hydra._version import __version__
 
-    key = hashlib.sha256(f"{_RULES}:{__version__}:{root}".encode()).hexdigest()
+    # a file clean only with the code opt-in must not be remembered clean without it
+    key = hashlib.sha256(f"{_RULES}:{__version__}:{allow_code}:{root}".encode()).hexdigest()
     return Path(cache) / "trust" / f"{key}.json"
 
 
@@ -118,13 +120,13 @@ def _known_clean(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _content_problems(root: Path, entries, shipped, cache) -> list[Problem]:
+def _content_problems(root: Path, entries, shipped, cache, allow_code: bool) -> list[Problem]:
     """The package rules over every YAML file of root; files whose stat signature (inode,
     size, mtime, ctime: a change of content changes ctime) was found clean before are
     skipped. Symlinked files are always read: their target may change under them."""
     problems = _links(root, entries)
     refused = {p.key for p in problems}
-    store = _verdicts(cache, root) if cache is not None else None
+    store = _verdicts(cache, root, allow_code) if cache is not None else None
     known = _known_clean(store) if store is not None else {}
     clean = {}
     for path, st in entries:
@@ -134,7 +136,7 @@ def _content_problems(root: Path, entries, shipped, cache) -> list[Problem]:
         if stat.S_ISREG(st.st_mode) and known.get(path) == sig:
             clean[path] = sig
             continue
-        found = file_problems(root, Path(path), shipped and Path(shipped))
+        found = file_problems(root, Path(path), shipped and Path(shipped), allow_code)
         problems += found
         if not found and stat.S_ISREG(st.st_mode):
             clean[path] = sig
@@ -154,7 +156,9 @@ def _content_problems(root: Path, entries, shipped, cache) -> list[Problem]:
 def check_user_root(root, strict: bool | None = None, shipped=None, cache=None) -> None:
     """Refuse a user conf dir whose files reach past their own group (always), or that
     other users can change (with strict, SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG=1; else one
-    warning). A file equal to the `shipped` tree's at the same place is the shipped one.
+    warning). vLLM arguments that name code (conftree/codeargs.py) are refused in its files
+    unless SPYRE_HYDRA_ALLOW_CUSTOM_CODE=1. A file equal to the `shipped` tree's at the same
+    place is the shipped one.
     Files found clean are remembered under `cache` (a dir) by their stat signature, so a
     large conf dir is parsed once, not on every launch.
     Nothing of the dir is composed or imported here."""
@@ -167,15 +171,19 @@ def check_user_root(root, strict: bool | None = None, shipped=None, cache=None) 
                                     "cannot read the conf tree")
     entries = list(bounded_walk(root))
     top = os.stat(root)
-    signature = ((top.st_mode, top.st_uid, top.st_ino, top.st_ctime_ns), *(
+    allow_code = custom_code_allowed()
+    signature = ((allow_code, top.st_mode, top.st_uid, top.st_ino, top.st_ctime_ns), *(
         (p, s.st_mode, s.st_uid, s.st_ino, s.st_size, s.st_mtime_ns, s.st_ctime_ns)
         for p, s in entries))
     memo = _memo.get(text)
     if memo is None or memo[0] != signature:  # parsed once per content, per process
-        memo = _memo[text] = [signature, _content_problems(root, entries, shipped, cache),
+        memo = _memo[text] = [signature, _content_problems(root, entries, shipped, cache,
+                                                            allow_code),
                               _permissions(root, entries), False]
     if memo[1]:
-        raise ConfigValidationError(memo[1], f"conf dir {text} reaches past its config groups")
+        code = all(ALLOW_CODE_ENV in p.fix for p in memo[1])
+        raise ConfigValidationError(memo[1], f"conf dir {text} " + (
+            "names code for vLLM to run" if code else "reaches past its config groups"))
     others = [*_parents(root), *memo[2]]  # the signature holds every entry's mode and owner
     if not others:
         return
