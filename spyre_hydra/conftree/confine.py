@@ -39,8 +39,13 @@ def _own(package: str | None, group: str | None) -> bool:
     return head in ("_group_", group)
 
 
-#: Env names that make a process load other code (the dynamic loader, Python, shells).
-_CODE_ENV = ("PATH", "BASH_ENV", "ENV")
+#: Env names that make a process load other code: the dynamic loader, Python and shells, and
+#: vLLM's and torch's own doors to code: a logging config (dictConfig builds the `()`
+#: factories it names), and the dirs compiled graphs, kernels, extensions and remote-code
+#: modules are loaded from and run (a conf dir could point them at files it prepared).
+_CODE_ENV = ("PATH", "BASH_ENV", "ENV", "VLLM_LOGGING_CONFIG_PATH", "VLLM_CACHE_ROOT",
+             "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "TORCH_EXTENSIONS_DIR",
+             "HF_MODULES_CACHE")
 _CODE_ENV_PREFIXES = ("LD_", "DYLD_", "PYTHON")
 
 
@@ -56,7 +61,8 @@ def _code_env(path: Path, data: dict, group: str | None) -> list[Problem]:
             env = settings.get("env_vars") if isinstance(settings, dict) else None
             found += [(f"device_configs.{device}.env_vars", name) for name in _keys(env)]
     return [Problem(f"{path}: {where}.{excerpt(name)}", "names a variable that makes a "
-                    "process load code (the dynamic loader's, Python's or a shell's).", "",
+                    "process load code (the dynamic loader's, Python's, a shell's, or a logging "
+                    "config or compiled-code dir of vLLM's or torch's).", "",
                     "set it yourself in the environment if you mean it, not in a conf file")
             for where, name in found
             if name in _CODE_ENV or name.startswith(_CODE_ENV_PREFIXES)]

@@ -88,6 +88,12 @@ REFUSED = {
         "pwn", "device_configs.tp1.env_vars.'LD_PRELOAD'"),
     "backend_pythonpath": ({"backend/eager.yaml": "name: eager\nenv: {PYTHONPATH: OUT}\n"},
                            "tiny_granite", "env.'PYTHONPATH'"),
+    "backend_inductor_cache": ({"backend/eager.yaml": "name: eager\n"
+                                "env: {TORCHINDUCTOR_CACHE_DIR: OUT}\n"},
+                               "tiny_granite", "env.'TORCHINDUCTOR_CACHE_DIR'"),
+    "model_logging_config": ({"model/pwn.yaml": MODEL.format(
+        extra="device_configs:\n  tp1: {env_vars: {VLLM_LOGGING_CONFIG_PATH: OUT/log.json}}\n")},
+        "pwn", "device_configs.tp1.env_vars.'VLLM_LOGGING_CONFIG_PATH'"),
     "other_dir_header": ({"model/pwn.yaml": MODEL.format(extra="").replace(
         "  - _self_", "  - /lib/evil\n  - _self_"), "lib/evil.yaml": "# @package _global_\n"
         + CALLBACK}, "pwn", "lib/evil.yaml"),
