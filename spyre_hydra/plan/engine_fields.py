@@ -3,11 +3,13 @@
 vllm_engine_args.json (beside this module) lists what vLLM 0.28's EngineArgs and
 `vllm serve` accept: each name with the kinds of value it takes. It is generated from the
 installed vLLM (python launch/gen_engine_args.py) and a test keeps it equal to it, so a key
-vLLM does not know (a typo: max_num_seq) or a value of the wrong kind (max_num_batched_tokens=abc)
-is refused with the plan's other problems, not seconds later by vLLM in the engine process.
+vLLM does not know (a typo: max_num_seq) or a value of the wrong kind
+(max_num_batched_tokens=abc) is refused with the plan's other problems, not seconds later
+by vLLM in the engine process.
 
-Another vLLM release installed than the table's: its fields may differ, and vLLM decides at
-engine time; so the same findings are warnings in the plan (errors with strict=true).
+When the installed vLLM is another release than the table's, its arguments may differ and
+vLLM decides at engine time: the same findings are then warnings in the plan (errors with
+strict=true).
 """
 
 from __future__ import annotations

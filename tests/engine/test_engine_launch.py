@@ -57,7 +57,7 @@ def test_granite_8b_tp1(launch, granite_8b_config_dir):
 
 @pytest.mark.parametrize("override,expected", [
     # refused by the plan (plan/engine_fields.py), before vLLM is imported
-    ("+engine_args.max_num_seqz=3", ["'max_num_seqz' is not an argument of vLLM 0.28.0",
+    ("+engine_args.max_num_seqz=3", ["'max_num_seqz' is not an argument of vLLM",
                                      "Did you mean: max_num_seqs?",
                                      "Fix: drop it and use runtime.max_num_seqs=3"]),
     # accepted by EngineArgs, refused by the Spyre platform hook
