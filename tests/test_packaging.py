@@ -88,6 +88,7 @@ def test_wheel_ships_py_typed_and_the_conf_tree(tmp_path):
     shipped = {"spyre_hydra/conf/" + p.relative_to(ROOT / "conf").as_posix()
                for p in (ROOT / "conf").rglob("*.yaml")}
     assert "spyre_hydra/py.typed" in names
+    assert "spyre_hydra/plan/vllm_engine_args.json" in names  # the plan-time engine_args check
     modules = {p.relative_to(ROOT).as_posix() for top in ("spyre_hydra", "hydra_plugins")
                for p in (ROOT / top).rglob("*.py") if "__pycache__" not in p.parts}
     assert modules <= names, sorted(modules - names)[:5]

@@ -3,10 +3,12 @@
     argv     check_argv      the command line, read with Hydra's parsers, before Hydra composes
     schema   validate_tree   the composed tree against the typed schema dataclasses
     catalog  check_model     the model entry's catalog rules (run inside validate_tree)
-    runtime  check_runtime   mode, runtime, sizes, version text, port, reserved engine_args
+    runtime  check_runtime   mode, runtime, sizes, version text, port, engine_args (keys the
+                             tree owns; names and kinds vLLM takes: plan/engine_fields.py)
     bounds   bound_problems  lengths the model can hold (the same bounds a sweep point has)
     inputs   check_inputs    files this launch reads: model.path's config.json, prompts
-    engine   check_engine    the checkpoint vLLM will load and the serve port, before vLLM
+    engine   check_engine    the checkpoint vLLM will load, the serve port and serve-only
+                             engine_args, before vLLM
 
 Every stage collects its problems and raises once (ConfigValidationError); a stage only runs
 when the ones before it passed, so each message speaks about a tree that is otherwise valid.
@@ -26,10 +28,10 @@ from spyre_hydra.errors import ConfigValidationError, Problem
 from spyre_hydra.plan.bounds import bound_problems
 from spyre_hydra.plan.engine_checks import check_model as check_engine_model
 from spyre_hydra.plan.engine_checks import check_port
+from spyre_hydra.plan.engine_fields import check_engine_args, check_serve_only
 from spyre_hydra.plan.inputs import check_inputs
 from spyre_hydra.plan.runtime import (
     check_platform,
-    check_reserved,
     runtime_problems,
     with_supported,
 )
@@ -74,9 +76,9 @@ def check_tree(tree: Mapping, source: Sources, devices=(), unresolved=(),
                      if not (model_broken and p.key.startswith("selected."))]
     if problems:
         raise ConfigValidationError([with_supported(p, tree) for p in problems])
-    check_reserved(tree["engine_args"], source)
     strict = bool(tree["strict"]) or strict_from_env(environ)
-    warnings = [w for w in [check_platform(tree)] if w]
+    warnings = check_engine_args(tree, source, strict)  # reserved keys, names, kinds
+    warnings += [w for w in [check_platform(tree)] if w]
     warnings += check_inputs(tree, strict)  # model.path and prompts: files this launch reads
     return strict, warnings
 
@@ -89,6 +91,8 @@ def check_engine(engine_args: Mapping[str, Any], mode: str, serve: Mapping | Non
     spec = MODES.get(mode)
     if spec is not None and spec.server and serve is not None:
         check_port(str(serve["host"]), int(serve["port"]))
+    if spec is not None and spec.engine and not spec.server:
+        check_serve_only(engine_args, mode)
     check_engine_model(engine_args, mode, environ)
 
 

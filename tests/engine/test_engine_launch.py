@@ -56,9 +56,10 @@ def test_granite_8b_tp1(launch, granite_8b_config_dir):
 
 
 @pytest.mark.parametrize("override,expected", [
-    ("+engine_args.max_num_seqz=3", ["'max_num_seqz' (did you mean: max_num_seqs",
-                                     "Valid names are the fields of "
-                                     "vllm.engine.arg_utils.EngineArgs", "Fix: engine_args."]),
+    # refused by the plan (plan/engine_fields.py), before vLLM is imported
+    ("+engine_args.max_num_seqz=3", ["'max_num_seqz' is not an argument of vLLM",
+                                     "Did you mean: max_num_seqs?",
+                                     "Fix: drop it and use runtime.max_num_seqs=3"]),
     # accepted by EngineArgs, refused by the Spyre platform hook
     ("+engine_args.max_num_batched_tokens=1000", ["divisible by the block size (64)"]),
 ])

@@ -181,18 +181,18 @@ def test_named_sweep_and_glob(h, tmp_path):
 
 
 def test_failing_point_is_recorded_and_the_others_run(h, tmp_path):
-    """mode=config with an engine arg vLLM does not have fails in the engine process (or
-    because there is no engine here); the plan points before and after it still run."""
+    """mode=config with a `vllm serve`-only engine arg (which the plan allows: a serve point
+    takes it) fails in the engine process; the plan points before and after it still run."""
     out = tmp_path / "sweep"
     proc = h.run_cli(["-m", "model=tiny_granite", "mode=plan,config,plan",
-                      "+engine_args.no_such_engine_arg=1", "sendnn_version=none",
+                      "+engine_args.api_key=secret", "sendnn_version=none",
                       f"hydra.sweep.dir={out}"], tmp_path)
     assert proc.returncode == 1, proc.stderr  # after the summary: the sweep had a failure
     assert "Traceback" not in proc.stderr
     assert proc.stderr.splitlines()[-1] == "spyre-launch: 2 ok, 1 failed, 0 skipped"
     records = results(out)
     assert [r["outcome"] for r in records] == ["ok", "failed", "ok"]
-    assert records[1]["error"]
+    assert "api_key" in records[1]["error"]
     assert (out / "1" / "engine.log").is_file()
     assert "[2/3] failed mode=config" in proc.stderr
     assert "1 failed)" in proc.stderr  # the eta part of the progress lines counts failures
