@@ -47,7 +47,8 @@ def against_installed(args) -> int:
     from spyre_hydra.legacy.drift import against_installed as compare
     from spyre_hydra.legacy.drift import report_lines
 
-    path, result, builtin = compare(args.conf_tree, args.sendnn_version, args.installed_file)
+    tree = getattr(args, "conf_tree", args.config_dir)  # the dispatcher's
+    path, result, builtin = compare(tree, args.sendnn_version, args.installed_file)
     lines = report_lines(result)
     print(f"composed catalog against {path}: " + (f"{len(lines)} difference(s)" if lines
                                                    else "no differences"))
@@ -110,7 +111,7 @@ def _run(args) -> int:
     if args.against_installed:
         return against_installed(args)
 
-    registry = get_model_registry(args.conf_tree)
+    registry = get_model_registry(getattr(args, "conf_tree", args.config_dir))
     configs = read_hf_configs(args.hf_configs) if args.hf_configs else None  # fail before output
     print(f"catalog: {len(registry.list_models())} models")
     for note in registry.diagnostics or ["no ties or shadows between patterns"]:

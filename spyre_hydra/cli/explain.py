@@ -228,7 +228,7 @@ def format_text(result: dict) -> str:
 
 
 def run(args) -> int:
-    result = explain(args.overrides, args.conf_tree)
+    result = explain(args.overrides, getattr(args, "conf_tree", args.config_dir))
     if args.format == "json":
         print(json.dumps({"rows": result["rows"], "warnings": result["warnings"]}, indent=2,
                          ensure_ascii=False))

@@ -86,7 +86,7 @@ def run(args) -> int:
     from spyre_hydra.catalog.registry import get_model_registry
     from spyre_hydra.cli.check import code_notes
 
-    registry = get_model_registry(args.conf_tree)
+    registry = get_model_registry(getattr(args, "conf_tree", args.config_dir))
     table = rows(registry)
     for note in code_notes(registry):
         print(f"spyre-hydra: note: {note}", file=sys.stderr)

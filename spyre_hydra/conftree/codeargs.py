@@ -53,22 +53,28 @@ def _dotted(value) -> bool:
     return len(parts) >= 2 and all(part.isidentifier() for part in parts)
 
 
-def _module_paths(value) -> bool:
-    """A `*module_path` key with a value anywhere inside (out-of-tree offloading specs,
-    tiers and cache policies of the offloading connector)."""
+def _nodes(value):
+    """Every node of a YAML value (mappings, lists, scalars), each once (a reused
+    anchor is not walked twice)."""
     stack, seen = [value], set()
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node
         if isinstance(node, Mapping):
-            if any(str(k).endswith("module_path") and not _unset(v) for k, v in node.items()):
-                return True
             stack += list(node.values())
         elif isinstance(node, list):
             stack += node
-    return False
+
+
+def _module_paths(value) -> bool:
+    """A `*module_path` key with a value anywhere inside (out-of-tree offloading specs,
+    tiers and cache policies of the offloading connector)."""
+    return any(isinstance(node, Mapping) and any(
+        str(k).endswith("module_path") and not _unset(v) for k, v in node.items())
+        for node in _nodes(value))
 
 
 #: argument -> (names no code: value -> bool, why it is code)
@@ -134,17 +140,7 @@ def _parts(key) -> list[str]:
 
 def interpolated(value) -> bool:
     """A `${...}` anywhere in value: what it brings is not in the file."""
-    stack, seen = [value], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, str) and "${" in node:
-            return True
-        stack += list(node.values()) if isinstance(node, Mapping) else (
-            node if isinstance(node, list) else [])
-    return False
+    return any(isinstance(node, str) and "${" in node for node in _nodes(value))
 
 
 def _mapping(value):

@@ -155,7 +155,8 @@ def export_serve(overrides, out_dir, conf_dir=None, target_dir=None, force: bool
 
 def run(args) -> int:
     """Entry point of the subcommand."""
-    written = export_serve(args.overrides, args.out, args.conf_tree, args.target_dir,
+    tree = getattr(args, "conf_tree", args.config_dir)  # the dispatcher's
+    written = export_serve(args.overrides, args.out, tree, args.target_dir,
                            args.force, args.model_path)
     for path in written.values():
         print(f"wrote {path}")

@@ -92,16 +92,8 @@ def readable_stdout():
     """While a command prints a table or notes for a person, an ASCII-only stdout gets the
     ASCII form of the project's glyphs instead of failing. Machine output (JSON) is never
     printed under it: there a character stdout cannot hold stays an OutputDeviceError."""
-    saved = sys.stdout
-    if saved is None:
+    with _wrapped_stdout(_Readable):
         yield
-        return
-    sys.stdout = _Readable(saved)
-    try:
-        yield
-    finally:
-        if isinstance(sys.stdout, _Readable) and sys.stdout._stream is saved:
-            sys.stdout = saved
 
 
 def _target(stream) -> str:
@@ -175,13 +167,21 @@ class _Checked:
 def checked_stdout():
     """While a command runs, an error writing stdout names stdout (and its device or
     encoding) instead of blaming "a path"; see OutputDeviceError."""
+    with _wrapped_stdout(_Checked):
+        yield
+
+
+@contextlib.contextmanager
+def _wrapped_stdout(wrapper):
+    """sys.stdout wrapped in `wrapper` for the block (once: a wrapped stdout is not wrapped
+    again), then put back unless the block replaced it itself."""
     saved = sys.stdout
-    if saved is None or isinstance(saved, _Checked):
+    if saved is None or isinstance(saved, wrapper):
         yield
         return
-    sys.stdout = _Checked(saved)
+    sys.stdout = wrapper(saved)
     try:
         yield
     finally:
-        if isinstance(sys.stdout, _Checked) and sys.stdout._stream is saved:
+        if isinstance(sys.stdout, wrapper) and sys.stdout._stream is saved:
             sys.stdout = saved

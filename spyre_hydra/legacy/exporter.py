@@ -35,7 +35,8 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Entry point of the subcommand."""
-    path = export_legacy(args.out, args.conf_tree, args.sendnn_version, args.force)
+    tree = getattr(args, "conf_tree", args.config_dir)  # the dispatcher's
+    path = export_legacy(args.out, tree, args.sendnn_version, args.force)
     print(f"wrote {path}")
     return 0
 
