@@ -242,6 +242,7 @@ def bench_match(reps: int, plugin_registry, plugin_config) -> list[str]:
         ours = ModelConfigRegistry.__new__(ModelConfigRegistry)  # matcher only: no conf tree
         ours.matcher = ModelMatcher(Pattern.from_architecture(f"m{i}", a, 0, i)
                                     for i, a in enumerate(archs))
+        ours._models = {f"m{i}": SimpleNamespace(name=f"m{i}") for i in range(len(archs))}
         theirs = plugin_registry.ModelConfigRegistry()
         for i, arch in enumerate(archs):
             theirs.register_model(plugin_config.ModelConfig.from_dict(f"m{i}", {
