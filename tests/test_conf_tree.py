@@ -152,3 +152,15 @@ def test_spyre_launch_ranks_the_users_dir_for_a_plan_and_a_task(user, capsys):
     main(["--config-dir", str(user), "model=only_mine", "mode=plan", "--cfg", "job"])
     assert "hf_id: org/only-mine" in capsys.readouterr().out
     assert ranked_user_dir() is None
+
+
+@pytest.mark.parametrize("command", [["list"], ["check"], ["explain", "model=granite_8b"]])
+def test_spyre_hydra_names_the_flag_for_a_conf_dir_that_is_a_file(command, tmp_path, capsys):
+    from spyre_hydra.cli.main import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("x: 1\n")
+    assert main([*command, "--config-dir", str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert f"spyre-hydra {command[0]}: error: --config-dir '{afile}' is not a directory. Fix:" \
+        in err and "Traceback" not in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from spyre_hydra.cli.boundary import report
 from spyre_hydra.errors import UnknownOptionError
@@ -72,6 +73,11 @@ def _main(argv: list[str] | None) -> int:
     try:
         if hasattr(args, "config_dir"):  # the conf tree, built once for the whole command
             from spyre_hydra.conftree.tree import ConfTree
+
+            if config_dir is not None and not Path(config_dir).is_dir():
+                raise UnknownOptionError(
+                    f"--config-dir {config_dir!r} is not a directory. Fix: pass a conf tree "
+                    "such as the output of `spyre-hydra import-legacy`.")
 
             args.conf_tree = ConfTree.at(config_dir)
         return int(importlib.import_module(args._module).run(args) or 0)
