@@ -45,7 +45,11 @@ def _own(package: str | None, group: str | None) -> bool:
 #: modules are loaded from and run (a conf dir could point them at files it prepared).
 _CODE_ENV = ("PATH", "BASH_ENV", "ENV", "VLLM_LOGGING_CONFIG_PATH", "VLLM_CACHE_ROOT",
              "TORCHINDUCTOR_CACHE_DIR", "TRITON_CACHE_DIR", "TORCH_EXTENSIONS_DIR",
-             "HF_MODULES_CACHE")
+             "HF_MODULES_CACHE",
+             # the defaults those dirs and compilers come from: a cache root under
+             # XDG_CACHE_HOME/HOME/HF_HOME/TRITON_HOME, Python's user site (HOME), the C and
+             # C++ compilers inductor and triton run
+             "XDG_CACHE_HOME", "HOME", "HF_HOME", "TRITON_HOME", "CC", "CXX")
 _CODE_ENV_PREFIXES = ("LD_", "DYLD_", "PYTHON")
 
 

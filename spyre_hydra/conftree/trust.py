@@ -95,7 +95,7 @@ def _links(root: Path, entries) -> list[Problem]:
 
 _memo: dict[str, list] = {}
 #: Bump when confine.py's rules change: verdicts remembered under older rules are void.
-_RULES = 3  # 3: vLLM/torch code-loading env names
+_RULES = 4  # 3, 4: vLLM/torch code-loading env names
 
 
 def _verdicts(cache, root: Path, allow_code: bool) -> Path:

@@ -108,11 +108,17 @@ def serve_argv(options: dict, known: set[str]) -> list[str]:
     lists as several values, mappings as JSON."""
     import json
 
+    from spyre_hydra.errors import EngineError
+    from spyre_hydra.plan.engine_fields import flag_like
+
     argv: list[str] = []
     for key, value in options.items():
         flag = "--" + key.replace("_", "-")
         if value is None:
             continue
+        if flag_like(value) is not None:  # the plan refuses it; never spread it as an option
+            raise EngineError(f"engine_args.{key}={value!r}: {flag_like(value)!r} would be read "
+                              "by `vllm serve` as an option. Fix: set that option by its name.")
         if isinstance(value, bool):
             if value:
                 argv.append(flag)

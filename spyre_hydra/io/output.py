@@ -129,6 +129,26 @@ def _failure(exc: BaseException, stream, written: int) -> OutputDeviceError:
     return error
 
 
+class _Closed:
+    """What stdout is when the process started with it closed (`>&-`): Python's own None
+    would make print() drop the output without a word; the first write says so instead."""
+
+    _stream = None
+
+    def write(self, _text):
+        raise OutputDeviceError("standard output is closed (the shell's `>&-`), so what the "
+                                "command prints is lost. Fix: send it to a file or a pipe "
+                                "(`> plan.json`, `| less`), or to /dev/null to discard it.")
+
+    writelines = write
+
+    def flush(self):
+        return None
+
+    def isatty(self):
+        return False
+
+
 class _Checked:
     """stdout, with a write error raised as OutputDeviceError naming the stream. A closed
     pipe (EPIPE) stays BrokenPipeError: the boundary ends quietly then."""
@@ -176,6 +196,14 @@ def _wrapped_stdout(wrapper):
     """sys.stdout wrapped in `wrapper` for the block (once: a wrapped stdout is not wrapped
     again), then put back unless the block replaced it itself."""
     saved = sys.stdout
+    if saved is None and wrapper is _Checked:  # started with stdout closed
+        sys.stdout = _Closed()
+        try:
+            yield
+        finally:
+            if isinstance(sys.stdout, _Closed):
+                sys.stdout = None
+        return
     if saved is None or isinstance(saved, wrapper):
         yield
         return

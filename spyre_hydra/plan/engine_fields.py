@@ -32,6 +32,17 @@ _SHORT = {"bool": "true|false", "int": "int", "float": "float", "str": "text",
 SERVE_OWNED = {"host": "serve.host=127.0.0.1", "port": "serve.port=8000"}
 
 
+def flag_like(value: Any) -> str | None:
+    """The first text in `value` (itself, or an item of a list) that `vllm serve`'s parser
+    would read as an option rather than a value: `--trust-remote-code` as an item of
+    served_model_name becomes its own flag. Negative numbers are values."""
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        text = item.strip() if isinstance(item, str) else ""
+        if text.startswith("-") and not text.lstrip("-")[:1].isdigit() and text != "-":
+            return item
+    return None
+
+
 @functools.lru_cache(maxsize=1)
 def table() -> dict[str, Any]:
     """The shipped table (read once per process)."""
@@ -135,6 +146,22 @@ def _wrong(name: str, value: Any, spec, version: str, key: str, source) -> Probl
                    f"{key}={close[0] if close else _placeholder(spec)}")
 
 
+def flag_problems(args: Mapping[str, Any], where: Mapping[str, str], source) -> list[Problem]:
+    """Values that `vllm serve` would read as options of their own (see flag_like): an
+    error whatever vLLM is installed, since its parser turns them into flags."""
+    problems = []
+    for name, value in args.items():
+        flag = flag_like(value)
+        if flag is not None:
+            key = f"{where.get(name, 'engine_args')}.{name}"
+            option = str(flag).strip().lstrip("-").split("=")[0].replace("-", "_")
+            problems.append(Problem(key, f"{_shown(value)}: {flag!r} would reach `vllm serve` "
+                                    "as an option of its own, not as a value.", source(key),
+                                    f"set that option under its own name (engine_args.{option}"
+                                    "=...), or drop the leading '-'"))
+    return problems
+
+
 def value_problems(args: Mapping[str, Any], where: Mapping[str, str], source,
                    serve: bool = True) -> list[Problem]:
     """Problems of engine args: unknown names (with the close ones and the fix) and values of
@@ -174,6 +201,7 @@ def check_engine_args(tree: Mapping, source, strict: bool) -> list[str]:
     except ConfigValidationError as error:
         reserved = error.problems
     where = {k: "engine_args" if k in top else "backend.engine_args" for k in args}
+    reserved += flag_problems(args, where, source)
     problems = value_problems(args, where, source) if args else []
     if not problems:
         if reserved:
