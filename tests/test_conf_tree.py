@@ -164,3 +164,24 @@ def test_spyre_hydra_names_the_flag_for_a_conf_dir_that_is_a_file(command, tmp_p
     err = capsys.readouterr().err
     assert f"spyre-hydra {command[0]}: error: --config-dir '{afile}' is not a directory. Fix:" \
         in err and "Traceback" not in err
+
+
+def test_fingerprint_is_over_paths_relative_to_each_root(tmp_path):
+    # The fingerprint slices each path after its root instead of building a Path per file;
+    # it must stay what plans, results and bundles recorded: relative_to(root), in order.
+    import hashlib
+
+    from spyre_hydra.conftree.stamp import catalog_fingerprint, file_hashes
+
+    (tmp_path / "conf" / "model" / "family").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "mine.yaml").write_text(MODEL)
+    (tmp_path / "conf" / "model" / "family" / "fam.yaml").write_text("family: fam\n")
+    tree = ConfTree.at(tmp_path / "conf")
+    hashes = file_hashes(tree.roots)
+    digest = hashlib.sha256()
+    for index, root in enumerate(tree.roots):
+        for path in sorted(p for p in hashes if Path(p).is_relative_to(root)):
+            rel = Path(path).relative_to(root).as_posix()
+            digest.update(f"{index}:{rel}\0{hashes[path]}\0".encode())
+    assert catalog_fingerprint(tree.roots, hashes) == "sha256:" + digest.hexdigest()
+    assert tree.fingerprint() == "sha256:" + digest.hexdigest()

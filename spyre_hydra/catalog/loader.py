@@ -32,13 +32,11 @@ from spyre_hydra.io.writer import OutputError
 log = logging.getLogger(__name__)
 
 
-CACHE_FORMAT = 3  # 3: conf files with YAML 1.1-only scalars are refused
+CACHE_FORMAT = 4  # 3: conf files with YAML 1.1-only scalars are refused; 4: "checked" record
 
 
 class _NeedsHydra(Exception):
     """A defaults list the fast path does not handle."""
-
-
 
 
 class _Loader_:
@@ -187,34 +185,74 @@ def _options(hashes: dict[str, str], tree: ConfTree) -> list[str]:
     return sorted(names.difference(PSEUDO_MODELS))
 
 
-def load_catalog(tree: ConfTree | None = None, use_cache: bool = True
-                 ) -> dict[str, dict[str, Any]]:
+def load_catalog(tree: ConfTree | None = None, use_cache: bool = True) -> dict[str, dict]:
     """The model entries of a conf tree (None: the shipped one), from the cache when it
     verifies against the files."""
+    return load_checked(tree, None, use_cache)[0]
+
+
+def load_checked(tree: ConfTree | None, devices: tuple[str, ...] | None, use_cache: bool = True
+                 ) -> tuple[dict[str, dict[str, Any]], dict[str, list[Problem]] | None]:
+    """(entries, each entry's schema and catalog-rule problems) for these device names: the
+    problems are empty without checking when the cache recorded that the entries passed
+    (catalog/check_record.py), else checked here; None when ``devices`` is None."""
     tree = ConfTree.of(tree)
-    if not use_cache or os.environ.get("SPYRE_HYDRA_NO_CACHE"):
-        return load_entries(tree)
+    from spyre_hydra.catalog.check_record import DAMAGED, PASSED, record_state
     from spyre_hydra.catalog.configurator import strict_from_env
 
     # Trust is the cache dir's owner and modes (io/cachedir.py); the digests below only
     # detect damage, since anyone who can write the cache could recompute them.
-    root = usable_cache_dir(cache_dir(), strict_from_env())
+    no_cache = not use_cache or os.environ.get("SPYRE_HYDRA_NO_CACHE")
+    root = None if no_cache else usable_cache_dir(cache_dir(), strict_from_env())
     if root is None:
-        return load_entries(tree)
+        entries = load_entries(tree)
+        return entries, _problems(entries, devices)
     hashes = tree.file_hashes()
     cached = root / "catalog" / f"{_fingerprint(tree, hashes)}.json"
-    try:  # plain JSON: a cache file can't run code, unlike a pickle
-        if unsafe_file_reason(cached) is None:  # a symlink or someone else's file: rebuilt
-            entries = _verified(json.loads(read_bytes_bounded(cached, what="cache file")),
-                                hashes, tree)
-            if entries is not None:
-                return entries
-    except (InputError, ValueError):
-        pass
-    entries = _seal(load_entries(tree), hashes)
+    data = _read_cache(cached)
+    entries = _verified(data, hashes, tree)
+    if entries is not None:
+        state = record_state(data.get("checked"), entries, devices)
+        if state == PASSED:
+            return entries, {option: [] for option in entries}
+        if state == DAMAGED:  # else none, or one for other device names or check code
+            entries = None
+    rebuilt = entries is None
+    if rebuilt:
+        entries = _seal(load_entries(tree), hashes)
+    problems = _problems(entries, devices)
+    passed = problems is not None and not any(problems.values())
+    if rebuilt or passed:
+        _write(cached, root, entries, devices if passed else None)
+    return entries, problems
+
+
+def _problems(entries: dict, devices) -> dict[str, list[Problem]] | None:
+    if devices is None:
+        return None
+    from spyre_hydra.catalog.admission import schema_problems
+
+    return schema_problems(entries, devices)
+
+
+def _read_cache(cached: Path):
+    """The cache file's JSON; None (rebuilt) when it is missing, unreadable, not JSON, a
+    symlink or someone else's file. Plain JSON: a cache file can't run code, unlike a pickle."""
     try:
-        write_cache(cached, json.dumps({"format": CACHE_FORMAT, "entries": entries}),
-                    root=root)
+        return json.loads(read_bytes_bounded(cached, what="cache file")) if unsafe_file_reason(
+            cached) is None else None
+    except (InputError, ValueError):
+        return None
+
+
+def _write(cached: Path, root: Path, entries: dict, passed_with) -> None:
+    """The cache file; with the checks-passed record when ``passed_with`` (device names)."""
+    from spyre_hydra.catalog.check_record import make_record
+
+    data = {"format": CACHE_FORMAT, "entries": entries}
+    if passed_with is not None:
+        data["checked"] = make_record(entries, passed_with)
+    try:
+        write_cache(cached, json.dumps(data), root=root)
     except (OSError, OutputError) as exc:  # a read-only cache only costs speed
         log.debug("catalog cache not written: %s", exc)
-    return entries
