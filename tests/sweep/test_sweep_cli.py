@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from pathlib import Path
 
@@ -192,7 +193,8 @@ def test_failing_point_is_recorded_and_the_others_run(h, tmp_path):
     assert proc.stderr.splitlines()[-1] == "spyre-launch: 2 ok, 1 failed, 0 skipped"
     records = results(out)
     assert [r["outcome"] for r in records] == ["ok", "failed", "ok"]
-    assert "api_key" in records[1]["error"]
+    if importlib.util.find_spec("transformers") and importlib.util.find_spec("vllm"):
+        assert "api_key" in records[1]["error"]  # without an engine it fails on the build
     assert (out / "1" / "engine.log").is_file()
     assert "[2/3] failed mode=config" in proc.stderr
     assert "1 failed)" in proc.stderr  # the eta part of the progress lines counts failures
