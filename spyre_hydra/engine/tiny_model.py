@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 
 from spyre_hydra.catalog.builtin import KINDS  # the names live below the plan
-from spyre_hydra.io.cache_write import publish_dir, write_cache
+from spyre_hydra.io.cache_write import write_cache
 from spyre_hydra.io.reading import InputError, read_text_bounded
-from spyre_hydra.io.writer import OutputError
+from spyre_hydra.io.writer import OutputError, publish_dir
 
 # Bump when the recipe below changes: a cached checkpoint with another version is rebuilt.
 RECIPE_VERSION = 3

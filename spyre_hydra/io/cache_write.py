@@ -56,26 +56,4 @@ def write_cache(path, content: str | bytes, mode: int = 0o644, root=None) -> Pat
     return path
 
 
-def publish_dir(built: Path, target: Path) -> Path:
-    """Put a cache directory built beside ``target`` in its place, so readers only ever see a
-    complete one or none (a directory can't be renamed over a non-empty one: the old one is
-    moved aside first). Never over a symlink."""
-    import shutil
-    import tempfile
-
-    if target.is_symlink():
-        raise OutputError(f"cache dir {target} is a symlink; not replaced. Fix: remove it, or "
-                          "set SPYRE_HYDRA_CACHE to another directory.")
-    # mkdtemp makes 0700 (and safetensors writes 0600); the cache may be shared.
-    built.chmod(0o755)
-    for path in built.iterdir():
-        path.chmod(0o644)
-    if target.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".trash-{target.name}-", dir=target.parent))
-        os.replace(target, trash / "old")
-        shutil.rmtree(trash, ignore_errors=True)
-    os.replace(built, target)
-    return target
-
-
-__all__ = ["publish_dir", "write_cache"]
+__all__ = ["write_cache"]

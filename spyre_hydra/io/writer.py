@@ -18,8 +18,8 @@ user whose process on this host is gone); no output may be named like one.
 
 A bundle (:func:`write_files`) checks every target first and writes nothing when one is
 refused; its temp files are all written before the first rename. The rules live in
-io/write_rules.py; caches use io/cache_write.py's write_cache and publish_dir (atomic, never
-over a symlink, no manifest), built on this module's temp files.
+io/write_rules.py; caches use io/cache_write.py's write_cache and this module's
+publish_dir (atomic, never over a symlink, no manifest), built on this module's temp files.
 """
 
 from __future__ import annotations
@@ -230,5 +230,27 @@ def open_stream(path, force: bool = False, append: bool = False):
     return os.fdopen(handle, "w", encoding="utf-8")
 
 
+def publish_dir(built: Path, target: Path) -> Path:
+    """Put a cache directory built beside ``target`` in its place, so readers only ever see a
+    complete one or none (a directory can't be renamed over a non-empty one: the old one is
+    moved aside first). Never over a symlink."""
+    import shutil
+    import tempfile
+
+    if target.is_symlink():
+        raise OutputError(f"cache dir {target} is a symlink; not replaced. Fix: remove it, or "
+                          "set SPYRE_HYDRA_CACHE to another directory.")
+    # mkdtemp makes 0700 (and safetensors writes 0600); the cache may be shared.
+    built.chmod(0o755)
+    for path in built.iterdir():
+        path.chmod(0o644)
+    if target.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".trash-{target.name}-", dir=target.parent))
+        os.replace(target, trash / "old")
+        shutil.rmtree(trash, ignore_errors=True)
+    os.replace(built, target)
+    return target
+
+
 __all__ = ["MANIFEST", "OutputError", "check_targets", "claim", "forget", "open_stream",
-           "read_manifest", "write_files", "write_text"]
+           "publish_dir", "read_manifest", "write_files", "write_text"]
