@@ -18,6 +18,15 @@ KINDS = ("symlink_file", "symlink_dir", "dangling_symlink", "symlink_loop", "dir
 NOBODY = 65534
 
 
+def conf_dir(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A user conf dir under tmp_path holding `files` (relative path -> text)."""
+    root = tmp_path / "conf"
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
 def make_kind(path: Path, kind: str, other: Path) -> None:
     """Create ``kind`` at ``path``; ``other`` is a victim file a symlink may point at."""
     if kind == "symlink_file":

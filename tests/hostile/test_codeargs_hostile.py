@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hostile_helpers import conf_dir
 
 import spyre_hydra
 from spyre_hydra.cli import launch
@@ -46,14 +47,6 @@ def no_opt_ins(monkeypatch):
     """A developer's own SPYRE_HYDRA_ALLOW_CUSTOM_CODE / strict export must not leak in."""
     for key in (ALLOW, "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"):
         monkeypatch.delenv(key, raising=False)
-
-
-def conf_dir(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "conf"
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
 
 
 def run_launch(conf: Path, capsys, *args) -> tuple[int, str]:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile_helpers import conf_dir
 
 import spyre_hydra
 from spyre_hydra.conftree import trust
@@ -35,14 +36,6 @@ def no_opt_ins(monkeypatch):
     for key in (ALLOW, "SPYRE_HYDRA_REQUIRE_KNOWN_CONFIG"):
         monkeypatch.delenv(key, raising=False)
     trust._memo.clear()
-
-
-def conf_dir(tmp_path: Path, files: dict[str, str]) -> Path:
-    root = tmp_path / "conf"
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
 
 
 @pytest.mark.parametrize("smuggled", ["--trust-remote-code", "--worker-cls=evil.Worker",
